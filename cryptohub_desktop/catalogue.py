@@ -1,0 +1,125 @@
+"""What a provider is: its declared metadata (id, category, auth, limits, schedule).
+
+A :class:`ProviderSpec` is pure data. The collector code that speaks a provider's
+API lives in ``collectors/`` and is paired with its spec in a :class:`Provider`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from cryptohub_desktop.records import Candle, Record
+    from cryptohub_desktop.upstream import Context, HistoryQuery, Upstream
+
+CATEGORIES = (
+    "market_data",
+    "blockchain_explorers",
+    "news",
+    "sentiment",
+    "whale_tracking",
+    "rpc_nodes",
+    "onchain_analytics",
+)
+
+#: Bus topic / WebSocket service that a category's records are published on.
+CATEGORY_SERVICE = {
+    "market_data": "market_data",
+    "blockchain_explorers": "explorers",
+    "news": "news",
+    "sentiment": "sentiment",
+    "whale_tracking": "whale_tracking",
+    "rpc_nodes": "rpc_nodes",
+    "onchain_analytics": "onchain",
+}
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A documented limit: ``calls`` per ``seconds``.
+
+    Example: ``RateLimit(30, 60)`` is 30 calls per minute.
+    """
+
+    calls: int
+    seconds: float
+
+    @property
+    def label(self) -> str:
+        names = {1: "per_second", 60: "per_minute", 3600: "per_hour", 86400: "per_day"}
+        return names.get(int(self.seconds), f"per_{int(self.seconds)}s")
+
+
+@dataclass(frozen=True)
+class Auth:
+    """How a provider takes its key.
+
+    Attributes:
+        kind: "none", "query" (``?param=KEY``) or "header" (``param: prefix+KEY``).
+        param: the query parameter or header name.
+        key_names: keychain / environment entry names, tried in order (backup keys
+            are used when the first is rate limited).
+        prefix: text before the key in a header, e.g. ``"Bearer "``.
+        key_url: where a user gets a key.
+    """
+
+    kind: Literal["none", "query", "header", "path"] = "none"
+    param: str = ""
+    key_names: tuple[str, ...] = ()
+    prefix: str = ""
+    key_url: str = ""
+    optional: bool = False  # a key raises limits but the provider works without one
+
+    @property
+    def requires_key(self) -> bool:
+        return self.kind != "none" and not self.optional
+
+
+NO_AUTH = Auth()
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """Declared metadata of one provider (SPEC section 5)."""
+
+    id: str
+    name: str
+    category: str
+    base_url: str
+    docs_url: str
+    gives: str
+    auth: Auth = NO_AUTH
+    rate_limits: tuple[RateLimit, ...] = ()
+    interval: str | None = None  # None: the category's interval
+    tier: int = 2  # 1 = preferred, 3 = last resort
+    pool: str | None = None  # None: the category
+
+    @property
+    def pool_name(self) -> str:
+        return self.pool or self.category
+
+
+CollectFn = Callable[["Upstream", "Context"], Awaitable[list["Record"]]]
+HistoryFn = Callable[["Upstream", "HistoryQuery"], Awaitable[list["Candle"]]]
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A provider's spec paired with the code that speaks its API.
+
+    Attributes:
+        collect: one collection pass, returning normalized records.
+        history: optional OHLCV fetcher for backfill (market data providers).
+        history_intervals: the candle intervals ``history`` supports.
+    """
+
+    spec: ProviderSpec
+    collect: CollectFn
+    history: HistoryFn | None = None
+    history_intervals: tuple[str, ...] = field(default=())
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
