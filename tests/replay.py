@@ -129,23 +129,7 @@ class ReplayServer:
 
     # --- lifecycle ---------------------------------------------------------
     def __enter__(self) -> ReplayServer:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server._handle(self)
-
-            def do_POST(self) -> None:
-                server._handle(self)
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        _serve_on(self, 0)
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -245,3 +229,55 @@ class ReplayServer:
                 h.wfile.write(payload)
         except OSError:
             pass
+
+
+def main() -> None:
+    """``python -m tests.replay [--port N] [--config-out FILE]``: serve every recorded
+    provider and write a config whose base_urls point at it."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--config-out", type=Path)
+    args = ap.parse_args()
+    srv = ReplayServer()
+    with srv:
+        if args.port:  # rebind on the requested port
+            srv.__exit__()
+            _serve_on(srv, args.port)
+        ids = providers_with_fixtures()
+        lines = []
+        for pid in ids:
+            srv.mount(pid)
+            lines += [f"[providers.{pid}]", f'base_url = "{srv.url}/{pid}"', ""]
+        if args.config_out:
+            args.config_out.write_text("\n".join(lines))
+        print(f"replaying {len(ids)} providers on {srv.url}", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+def _serve_on(srv: ReplayServer, port: int) -> None:
+    server = srv
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            server._handle(self)
+
+        def do_POST(self) -> None:
+            server._handle(self)
+
+    srv._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    srv._httpd.daemon_threads = True
+    threading.Thread(target=srv._httpd.serve_forever, daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()

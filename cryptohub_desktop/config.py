@@ -1,0 +1,257 @@
+"""Configuration: TOML file + environment + command-line options (SPEC section 4).
+
+Every key is optional; :func:`load_config` with no file gives a working app.
+A bad value raises :class:`ConfigError` with a one-line message naming the key.
+
+Example::
+
+    cfg = load_config(Path("config.toml"), overrides={"server.port": 9000})
+    cfg.interval_seconds("coingecko", "market_data")  # 60
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptohub_desktop.catalogue import CATEGORIES
+from cryptohub_desktop.errors import ConfigError
+from cryptohub_desktop.paths import DB_FILE, default_config_file, default_data_dir
+
+DEFAULT_SCHEDULE = {
+    "market_data": "every_1_min",
+    "blockchain_explorers": "every_5_min",
+    "news": "every_10_min",
+    "sentiment": "every_15_min",
+    "onchain_analytics": "every_5_min",
+    "rpc_nodes": "every_5_min",
+    "whale_tracking": "every_5_min",
+}
+DEFAULT_WATCHLIST = ["BTC", "ETH", "BNB", "SOL", "XRP"]
+
+_INTERVAL = re.compile(r"^every_(\d+)_(sec|second|min|minute|hour|day)s?$")
+_UNIT = {"sec": 1, "second": 1, "min": 60, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def interval_to_seconds(name: str, where: str = "interval") -> int:
+    """``"every_5_min"`` -> 300. Accepts sec/min/hour/day, singular or plural."""
+    m = _INTERVAL.match(str(name).strip())
+    if not m or int(m.group(1)) <= 0:
+        raise ConfigError(f"{where}: '{name}' is not an interval like every_1_min, "
+                          "every_30_sec, every_1_hour")
+    return int(m.group(1)) * _UNIT[m.group(2)]
+
+
+@dataclass
+class ServerConfig:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 7860
+    allowed_origins: list[str] = field(default_factory=list)
+    rate_limit_per_minute: int = 600
+
+
+@dataclass
+class ProviderConfig:
+    enabled: bool | None = None  # None: enabled when its key (if any) is present
+    interval: str | None = None
+    base_url: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Config:
+    """The whole configuration; ``path`` is the file it came from (may not exist)."""
+
+    path: Path
+    data_dir: Path
+    server: ServerConfig = field(default_factory=ServerConfig)
+    schedule: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SCHEDULE))
+    retention_days: int = 90
+    database_url: str = ""
+    providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    watchlist: list[str] = field(default_factory=lambda: list(DEFAULT_WATCHLIST))
+    backup_keep: int = 7
+    backup_daily: bool = True
+    consensus_deviation_pct: float = 2.0
+    consensus_max_age_seconds: int = 600
+    log_level: str = "INFO"
+
+    def provider(self, provider_id: str) -> ProviderConfig:
+        return self.providers.get(provider_id) or ProviderConfig()
+
+    def interval_seconds(self, provider_id: str, category: str,
+                         default: str | None = None) -> int:
+        pc = self.provider(provider_id)
+        if pc.interval:
+            return interval_to_seconds(pc.interval, f"[providers.{provider_id}] interval")
+        if default:
+            return interval_to_seconds(default, f"{provider_id} default interval")
+        return interval_to_seconds(self.schedule[category], f"[schedule] {category}")
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / DB_FILE
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        raise ConfigError(f"{where} must be a number, got {value!r}")
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        names = {"str": "a string", "bool": "true or false", "int": "an integer",
+                 "list": "a list"}.get(names, names)
+        raise ConfigError(f"{where} must be {names}, got {value!r}")
+    return value
+
+
+def _unknown(table: dict[str, Any], known: set[str], where: str) -> None:
+    extra = sorted(set(table) - known)
+    if extra:
+        raise ConfigError(f"{where}: unknown key '{extra[0]}' (known: {', '.join(sorted(known))})")
+
+
+def _port(value: Any, where: str) -> int:
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ConfigError(f"{where} must be an integer 1-65535, got {value!r}")
+    return value
+
+
+def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
+                 known_providers: set[str] | None = None) -> Config:
+    """Validate a parsed TOML document into a :class:`Config`."""
+    _unknown(raw, {"server", "schedule", "retention", "database", "providers", "watchlist",
+                   "backup", "consensus", "logging", "data_dir"}, str(path.name))
+    dd = raw.get("data_dir")
+    if data_dir is None:  # --data-dir, then $CRYPTOHUB_DATA_DIR, then the file, then default
+        if dd and not os.environ.get("CRYPTOHUB_DATA_DIR"):
+            data_dir = Path(_expect(dd, str, "data_dir")).expanduser()
+        else:
+            data_dir = default_data_dir()
+    cfg = Config(path=path, data_dir=data_dir)
+
+    s = _expect(raw.get("server", {}), dict, "[server]")
+    _unknown(s, {"enabled", "host", "port", "allowed_origins", "rate_limit_per_minute"},
+             "[server]")
+    cfg.server.enabled = _expect(s.get("enabled", True), bool, "[server] enabled")
+    cfg.server.host = _expect(s.get("host", "127.0.0.1"), str, "[server] host")
+    cfg.server.port = _port(s.get("port", 7860), "[server] port")
+    origins = _expect(s.get("allowed_origins", []), list, "[server] allowed_origins")
+    cfg.server.allowed_origins = [_expect(o, str, "[server] allowed_origins") for o in origins]
+    rl = _expect(s.get("rate_limit_per_minute", 600), int, "[server] rate_limit_per_minute")
+    if rl <= 0:
+        raise ConfigError("[server] rate_limit_per_minute must be positive")
+    cfg.server.rate_limit_per_minute = rl
+
+    sched = _expect(raw.get("schedule", {}), dict, "[schedule]")
+    _unknown(sched, set(CATEGORIES), "[schedule]")
+    for cat, name in sched.items():
+        interval_to_seconds(_expect(name, str, f"[schedule] {cat}"), f"[schedule] {cat}")
+        cfg.schedule[cat] = name
+
+    ret = _expect(raw.get("retention", {}), dict, "[retention]")
+    _unknown(ret, {"days"}, "[retention]")
+    days = _expect(ret.get("days", 90), int, "[retention] days")
+    if days < 0:
+        raise ConfigError("[retention] days must be 0 (keep forever) or more")
+    cfg.retention_days = days
+
+    db = _expect(raw.get("database", {}), dict, "[database]")
+    _unknown(db, {"url"}, "[database]")
+    url = _expect(db.get("url", ""), str, "[database] url")
+    if url and "://" not in url:
+        raise ConfigError(f"[database] url must be a database URL like sqlite:///path, got {url!r}")
+    cfg.database_url = url or f"sqlite:///{cfg.db_path}"
+
+    wl = _expect(raw.get("watchlist", {}), dict, "[watchlist]")
+    _unknown(wl, {"symbols"}, "[watchlist]")
+    symbols = _expect(wl.get("symbols", DEFAULT_WATCHLIST), list, "[watchlist] symbols")
+    cfg.watchlist = [_expect(x, str, "[watchlist] symbols").strip().upper() for x in symbols]
+    if not all(re.fullmatch(r"[A-Z0-9]{1,15}", x) for x in cfg.watchlist):
+        raise ConfigError(f"[watchlist] symbols must be plain symbols like BTC, got {symbols!r}")
+
+    bk = _expect(raw.get("backup", {}), dict, "[backup]")
+    _unknown(bk, {"keep", "daily"}, "[backup]")
+    cfg.backup_keep = _expect(bk.get("keep", 7), int, "[backup] keep")
+    if cfg.backup_keep < 1:
+        raise ConfigError("[backup] keep must be at least 1")
+    cfg.backup_daily = _expect(bk.get("daily", True), bool, "[backup] daily")
+
+    cons = _expect(raw.get("consensus", {}), dict, "[consensus]")
+    _unknown(cons, {"deviation_pct", "max_age_seconds"}, "[consensus]")
+    cfg.consensus_deviation_pct = float(_expect(cons.get("deviation_pct", 2.0), (int, float),
+                                                "[consensus] deviation_pct"))
+    cfg.consensus_max_age_seconds = _expect(cons.get("max_age_seconds", 600), int,
+                                            "[consensus] max_age_seconds")
+
+    lg = _expect(raw.get("logging", {}), dict, "[logging]")
+    _unknown(lg, {"level"}, "[logging]")
+    cfg.log_level = _level(lg.get("level", "INFO"), "[logging] level")
+
+    provs = _expect(raw.get("providers", {}), dict, "[providers]")
+    for pid, table in provs.items():
+        where = f"[providers.{pid}]"
+        if known_providers is not None and pid not in known_providers:
+            raise ConfigError(f"{where}: unknown provider id '{pid}' (see `cryptohub-desktop providers`)")
+        table = dict(_expect(table, dict, where))
+        pc = ProviderConfig()
+        if "enabled" in table:
+            pc.enabled = _expect(table.pop("enabled"), bool, f"{where} enabled")
+        if "interval" in table:
+            pc.interval = _expect(table.pop("interval"), str, f"{where} interval")
+            interval_to_seconds(pc.interval, f"{where} interval")
+        if "base_url" in table:
+            pc.base_url = _expect(table.pop("base_url"), str, f"{where} base_url")
+            if not pc.base_url.startswith(("http://", "https://")):
+                raise ConfigError(f"{where} base_url must start with http:// or https://")
+        pc.options = table
+        cfg.providers[pid] = pc
+    return cfg
+
+
+def _level(value: Any, where: str) -> str:
+    level = str(value).upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError(f"{where} must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
+    return level
+
+
+def load_config(path: Path | None = None, *, data_dir: Path | None = None,
+                overrides: dict[str, Any] | None = None,
+                known_providers: set[str] | None = None) -> Config:
+    """Read the config file (missing file = all defaults) and apply overrides.
+
+    Args:
+        path: the TOML file; None = ``$CRYPTOHUB_CONFIG`` or the platform default.
+        data_dir: ``--data-dir``; wins over the file and ``$CRYPTOHUB_DATA_DIR``.
+        overrides: command-line values by dotted name ("server.port", "server.host",
+            "server.enabled", "logging.level").
+        known_providers: provider ids; a ``[providers.X]`` for another id is an error.
+
+    Raises:
+        ConfigError: unreadable file, bad TOML or a bad value.
+    """
+    explicit = path is not None
+    path = path or default_config_file()
+    raw: dict[str, Any] = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read config file: {exc}") from exc
+    elif explicit:
+        raise ConfigError(f"{path}: config file not found")
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        section, _, key = dotted.partition(".")
+        raw.setdefault(section, {})[key] = value
+    return parse_config(raw, path, data_dir=data_dir, known_providers=known_providers)

@@ -1,0 +1,82 @@
+"""Versioned schema migrations (playhouse.migrate).
+
+A new database gets the current schema directly and is stamped with
+:data:`LATEST`. An existing database is upgraded step by step from its recorded
+version; a database from before versioning (tables but no ``schema_version``)
+is version 1. Each step runs in one transaction and is recorded.
+
+Versions:
+    1. the original system's tables (SPEC section 6)
+    2. market_prices.quote, .deviation_pct, .outlier (quote currency and consensus flags)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from peewee import BooleanField, CharField, Database, FloatField
+from playhouse.migrate import SchemaMigrator, migrate
+
+from cryptohub_desktop.models import ALL_MODELS, SchemaVersion
+from cryptohub_desktop.timeutil import to_db, utcnow
+
+log = logging.getLogger("cryptohub.store")
+
+
+def _v2(db: Database, m: SchemaMigrator) -> None:
+    have = {c.name for c in db.get_columns("market_prices")}
+    ops = []
+    if "quote" not in have:
+        ops.append(m.add_column("market_prices", "quote", CharField(default="USD")))
+    if "deviation_pct" not in have:
+        ops.append(m.add_column("market_prices", "deviation_pct", FloatField(null=True)))
+    if "outlier" not in have:
+        ops.append(m.add_column("market_prices", "outlier", BooleanField(default=False)))
+    migrate(*ops)
+
+
+STEPS: list[tuple[int, str, Callable[[Database, SchemaMigrator], None]]] = [
+    (2, "market_prices quote currency and consensus flags", _v2),
+]
+LATEST = 2
+
+
+def current_version(db: Database) -> int:
+    """The schema version of ``db``: 0 = empty, 1 = unversioned original tables."""
+    tables = set(db.get_tables())
+    if "schema_version" in tables:
+        row = SchemaVersion.select().order_by(SchemaVersion.version.desc()).first()
+        return row.version if row else 1
+    return 1 if "providers" in tables else 0
+
+
+def upgrade(db: Database) -> int:
+    """Bring ``db`` to :data:`LATEST`; returns the version it had before."""
+    before = current_version(db)
+    if before > LATEST:
+        from cryptohub_desktop.errors import StoreError
+        raise StoreError(f"database schema v{before} is newer than this app (v{LATEST}); "
+                         "update Crypto Hub Desktop")
+    migrator = SchemaMigrator.from_database(db)
+    with db.atomic():
+        if before == 0:
+            db.create_tables(ALL_MODELS)
+            SchemaVersion.create(version=LATEST, description="new database",
+                                 applied_at=to_db(utcnow()))
+            return 0
+        db.create_tables([SchemaVersion])
+        if before == 1 and not SchemaVersion.select().exists():
+            SchemaVersion.create(version=1, description="original schema",
+                                 applied_at=to_db(utcnow()))
+    for version, description, step in STEPS:
+        if version <= before:
+            continue
+        with db.atomic():
+            step(db, migrator)
+            SchemaVersion.create(version=version, description=description,
+                                 applied_at=to_db(utcnow()))
+        log.info("database upgraded to schema v%d: %s", version, description)
+    # tables added since (create_tables is safe: existing ones are kept)
+    db.create_tables(ALL_MODELS)
+    return before
