@@ -48,7 +48,8 @@ class RateLimit:
 
     @property
     def label(self) -> str:
-        names = {1: "per_second", 60: "per_minute", 3600: "per_hour", 86400: "per_day"}
+        names = {1: "per_second", 60: "per_minute", 3600: "per_hour", 86400: "per_day",
+                 2592000: "per_month"}
         return names.get(int(self.seconds), f"per_{int(self.seconds)}s")
 
 
@@ -95,6 +96,8 @@ class ProviderSpec:
     interval: str | None = None  # None: the category's interval
     tier: int = 2  # 1 = preferred, 3 = last resort
     pool: str | None = None  # None: the category
+    enabled_by_default: bool = True  # False: a known-broken public endpoint, opt in
+    limit_group: str | None = None  # providers sharing one account-wide rate limit
 
     @property
     def pool_name(self) -> str:

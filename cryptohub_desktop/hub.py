@@ -30,7 +30,12 @@ from cryptohub_desktop import persist
 from cryptohub_desktop.bus import Bus
 from cryptohub_desktop.catalogue import CATEGORIES, CATEGORY_SERVICE, Provider
 from cryptohub_desktop.config import Config
-from cryptohub_desktop.errors import StoreError, UpstreamError, UpstreamParseError, UpstreamRateLimited
+from cryptohub_desktop.errors import (
+    StoreError,
+    UpstreamError,
+    UpstreamParseError,
+    UpstreamRateLimited,
+)
 from cryptohub_desktop.health import HealthMonitor
 from cryptohub_desktop.pools import Member, Pool, Rotation
 from cryptohub_desktop.ratelimit import RateLimiter, Usage
@@ -103,9 +108,13 @@ class Hub:
         self.compliance = Compliance()
         self.scheduler = Scheduler(on_missed=self._on_missed)
         self.symbol_map = SymbolMap.bundled()
-        self.limiters = {pid: RateLimiter(pid, p.spec.rate_limits, clock=clock,
-                                          on_warning=self._on_rate_warning)
-                         for pid, p in self.providers.items()}
+        self.limiters: dict[str, RateLimiter] = {}
+        for pid, p in self.providers.items():  # a limit_group shares one account's limiter
+            group = p.spec.limit_group or pid
+            shared = next((self.limiters[o] for o, q in self.providers.items()
+                           if o in self.limiters and (q.spec.limit_group or o) == group), None)
+            self.limiters[pid] = shared or RateLimiter(group, p.spec.rate_limits, clock=clock,
+                                                       on_warning=self._on_rate_warning)
         self.keys: dict[str, list[str]] = {}
         self.enabled: dict[str, bool] = {}
         self.pools: dict[str, Pool] = {}
@@ -137,12 +146,14 @@ class Hub:
         intervals = {pid: self._interval(pid) for pid in self.providers}
         stored = await self.store.write(
             persist.sync_catalogue, list(self.providers.values()),
-            {pid: self._config_enabled(pid, True) for pid in self.providers},
+            {pid: self._config_enabled(pid, self.providers[pid].spec.enabled_by_default)
+             for pid in self.providers},
             {pid: bool(self.keys.get(pid)) for pid in self.providers}, intervals,
             list(self.pools.values()))
         for pid in self.providers:
             st = stored.get(pid, {})
-            self.enabled[pid] = self._config_enabled(pid, st.get("enabled", True))
+            self.enabled[pid] = self._config_enabled(
+                pid, st.get("enabled", self.providers[pid].spec.enabled_by_default))
             h = self.health.get(pid)
             h.last_success, h.last_data_time = st.get("last_success"), st.get("last_data_time")
             self.health.set_status(pid, self._idle_status(pid))
@@ -289,6 +300,7 @@ class Hub:
         self.scheduler.add("__retention__", 3600, self._retention_job, first_in=120)
         if self.config.backup_daily:
             self.scheduler.add("__backup__", 86400, self._backup_job, first_in=600)
+        self.scheduler.add("__gaps__", 3600, self._gap_job, first_in=300)
 
     def _schedule(self, pid: str, first_in: float = 1.0) -> None:
         seconds = self._interval(pid)[1]
@@ -583,6 +595,13 @@ class Hub:
         if deleted:
             log.info("retention removed %d rows older than %d days", deleted,
                      self.config.retention_days)
+
+    async def _gap_job(self, _slot: datetime) -> None:
+        """Hourly: find and fill gaps (sleep, outage) in the last 2 days of 1h candles."""
+        from cryptohub_desktop.backfill import backfill
+        report = await backfill(self, symbols=self.config.watchlist, days=2, intervals=("1h",))
+        if report.inserted:
+            log.info("gap fill: %d candles in %d gaps", report.inserted, report.gaps)
 
     async def _backup_job(self, _slot: datetime) -> None:
         await self.backup()

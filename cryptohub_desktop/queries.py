@@ -6,12 +6,28 @@ Pure functions of the database: no hub state, no Qt. They return plain data
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from peewee import fn
+from peewee import Field, Model, fn
 
 from cryptohub_desktop.consensus import Consensus, SourcePrice, consensus
-from cryptohub_desktop.models import MarketPrice
+from cryptohub_desktop.models import (
+    OHLCV,
+    Alert,
+    BlockchainStat,
+    FailureLog,
+    GasPriceRow,
+    MarketPrice,
+    NewsArticleRow,
+    OnchainMetricRow,
+    ProviderRow,
+    RotationHistory,
+    RpcNodeStatus,
+    ScheduleConfig,
+    SentimentMetricRow,
+    WhaleTransaction,
+)
 from cryptohub_desktop.timeutil import from_db, to_db, utcnow
 
 
@@ -31,3 +47,218 @@ def latest_consensus(symbols: list[str], max_age_seconds: float,
                                                   r.quote) for r in rows], now,
                              max_age_seconds=max_age_seconds, threshold_pct=threshold_pct))
     return out
+
+
+# --- reads for the local server and the UI (snapshot.py) ------------------------------
+# Each returns plain dicts with timezone-aware UTC datetimes; snapshot.py formats them.
+
+def _aware(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: from_db(v) if isinstance(v, datetime) else v for k, v in row.items()}
+
+
+def _distinct(model: type[Model], column: Field, **where: Any) -> list[Any]:
+    """Distinct values of an indexed ``column`` by a loose index scan (one index
+    probe per value, not a table scan), optionally within ``column2 == value``."""
+    db = model._meta.database
+    table = model._meta.table_name
+    name = column.column_name
+    cond = "".join(f' AND "{k}" = {db.param}' for k in where)
+    sql = (f'WITH RECURSIVE k(v) AS (SELECT MIN("{name}") FROM "{table}" WHERE 1=1{cond} '
+           f'UNION ALL SELECT (SELECT MIN("{name}") FROM "{table}" WHERE "{name}" > k.v{cond}) '
+           f'FROM k WHERE k.v IS NOT NULL) SELECT v FROM k WHERE v IS NOT NULL')
+    params = [*where.values(), *where.values()]
+    return [r[0] for r in db.execute_sql(sql, params).fetchall()]
+
+
+def database_ok() -> bool:
+    """A trivial read succeeds (the database is reachable and readable)."""
+    ProviderRow.select(ProviderRow.id).limit(1).execute()
+    return True
+
+
+def provider_rows() -> dict[str, dict[str, Any]]:
+    """The stored ``providers`` rows by id (state persisted across restarts)."""
+    return {r["id"]: _aware(r) for r in ProviderRow.select().dicts()}
+
+
+def schedule_rows() -> dict[str, dict[str, Any]]:
+    """The ``schedule_config`` rows by provider id."""
+    return {r["provider_id"]: _aware(r) for r in ScheduleConfig.select().dicts()}
+
+
+def recent_failures(limit: int, since: datetime) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The newest ``limit`` failures, and the failure count per error type since ``since``."""
+    rows = [_aware(r) for r in FailureLog.select().order_by(FailureLog.id.desc())
+            .limit(limit).dicts()]
+    counts = (FailureLog.select(FailureLog.error_type, fn.COUNT(FailureLog.id).alias("n"))
+              .where(FailureLog.timestamp >= to_db(since)).group_by(FailureLog.error_type)
+              .order_by(fn.COUNT(FailureLog.id).desc()).tuples())
+    return rows, {t: n for t, n in counts}
+
+
+def latest_market(symbols: list[str], max_age_seconds: float,
+                  threshold_pct: float) -> list[dict[str, Any]]:
+    """Per symbol: the consensus of fresh sources plus the newest 24 h change, market
+    cap and volume any fresh source reported."""
+    now = utcnow()
+    since = to_db(now - timedelta(seconds=max_age_seconds))
+    out = []
+    for symbol in symbols:
+        latest = (MarketPrice.select(fn.MAX(MarketPrice.id))
+                  .where(MarketPrice.symbol == symbol, MarketPrice.timestamp >= since)
+                  .group_by(MarketPrice.source))
+        rows = list(MarketPrice.select().where(MarketPrice.id.in_(latest))
+                    .order_by(MarketPrice.timestamp.desc()))
+        c = consensus(symbol, [SourcePrice(r.source, r.price_usd, from_db(r.timestamp), r.quote)
+                               for r in rows], now, max_age_seconds=max_age_seconds,
+                      threshold_pct=threshold_pct)
+        extra: dict[str, Any] = {}
+        for field_name in ("price_change_24h", "market_cap", "volume_24h"):
+            extra[field_name] = next((getattr(r, field_name) for r in rows
+                                      if getattr(r, field_name) is not None), None)
+        out.append({"symbol": symbol, "consensus": c, **extra})
+    return out
+
+
+def ohlcv_rows(symbol: str, interval: str, start: datetime | None, end: datetime | None,
+               source: str | None, limit: int) -> list[dict[str, Any]]:
+    """Candles of ``symbol``/``interval`` in [start, end], oldest first; without a start,
+    the newest ``limit`` candles."""
+    q = OHLCV.select(OHLCV.source, OHLCV.open_time, OHLCV.open, OHLCV.high, OHLCV.low,
+                     OHLCV.close, OHLCV.volume).where(OHLCV.symbol == symbol,
+                                                      OHLCV.interval == interval)
+    if source:
+        q = q.where(OHLCV.source == source)
+    if start:
+        q = q.where(OHLCV.open_time >= to_db(start))
+    if end:
+        q = q.where(OHLCV.open_time <= to_db(end))
+    if start:
+        rows = list(q.order_by(OHLCV.open_time, OHLCV.source).limit(limit).dicts())
+    else:
+        rows = list(q.order_by(OHLCV.open_time.desc(), OHLCV.source.desc()).limit(limit).dicts())
+        rows.reverse()
+    return [_aware(r) for r in rows]
+
+
+def latest_news(limit: int, q: str | None = None) -> list[dict[str, Any]]:
+    """The newest articles, optionally those whose title or text contains ``q``."""
+    query = NewsArticleRow.select()
+    if q:
+        query = query.where(NewsArticleRow.title.contains(q) | NewsArticleRow.content.contains(q))
+    return [_aware(r) for r in query.order_by(NewsArticleRow.published_at.desc(),
+                                              NewsArticleRow.id.desc()).limit(limit).dicts()]
+
+
+def news_sentiment_counts(since: datetime) -> dict[str, Any]:
+    """Labels and mean score of the headlines published since ``since``."""
+    rows = (NewsArticleRow.select(NewsArticleRow.sentiment, fn.COUNT(NewsArticleRow.id),
+                                  fn.AVG(NewsArticleRow.sentiment_score))
+            .where(NewsArticleRow.published_at >= to_db(since))
+            .group_by(NewsArticleRow.sentiment).tuples())
+    counts = {"positive": 0, "negative": 0, "neutral": 0}
+    total, weighted = 0, 0.0
+    for label, n, avg in rows:
+        if label in counts:
+            counts[label] += n
+        if avg is not None:
+            total += n
+            weighted += avg * n
+    return {**counts, "count": sum(counts.values()),
+            "average_score": round(weighted / total, 4) if total else None}
+
+
+def latest_sentiment_metrics() -> list[dict[str, Any]]:
+    """The newest row of each ``sentiment_metrics`` metric."""
+    out = []
+    for name in _distinct(SentimentMetricRow, SentimentMetricRow.metric_name):
+        row = (SentimentMetricRow.select().where(SentimentMetricRow.metric_name == name)
+               .order_by(SentimentMetricRow.timestamp.desc(), SentimentMetricRow.id.desc())
+               .limit(1).dicts().first())
+        if row:
+            out.append(_aware(row))
+    return out
+
+
+def whale_rows(min_usd: float | None, chain: str | None, limit: int) -> list[dict[str, Any]]:
+    """The newest whale transactions, at least ``min_usd`` and on ``chain`` if given."""
+    q = WhaleTransaction.select()
+    if min_usd is not None:
+        q = q.where(WhaleTransaction.amount_usd >= min_usd)
+    if chain:
+        q = q.where(fn.LOWER(WhaleTransaction.blockchain) == chain.lower())
+    return [_aware(r) for r in q.order_by(WhaleTransaction.timestamp.desc(),
+                                          WhaleTransaction.id.desc()).limit(limit).dicts()]
+
+
+def _newest_per(model: type[Model], column: Field, ts: Field) -> list[dict[str, Any]]:
+    out = []
+    for value in _distinct(model, column):
+        row = (model.select().where(column == value).order_by(ts.desc(), model.id.desc())
+               .limit(1).dicts().first())
+        if row:
+            out.append(_aware(row))
+    return out
+
+
+def latest_gas() -> list[dict[str, Any]]:
+    """The newest gas row of each chain."""
+    return _newest_per(GasPriceRow, GasPriceRow.blockchain, GasPriceRow.timestamp)
+
+
+def latest_chain_stats() -> list[dict[str, Any]]:
+    """The newest ``blockchain_stats`` row of each chain."""
+    return _newest_per(BlockchainStat, BlockchainStat.blockchain, BlockchainStat.timestamp)
+
+
+def latest_node_heights(window_minutes: float = 15.0) -> dict[str, list[dict[str, Any]]]:
+    """Per chain: each RPC node's newest height within ``window_minutes`` of the chain's
+    newest reading."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for chain in _distinct(RpcNodeStatus, RpcNodeStatus.chain):
+        newest = (RpcNodeStatus.select(fn.MAX(RpcNodeStatus.timestamp))
+                  .where(RpcNodeStatus.chain == chain).scalar())
+        if newest is None:
+            continue
+        rows = (RpcNodeStatus.select().where(
+            RpcNodeStatus.chain == chain,
+            RpcNodeStatus.timestamp >= newest - timedelta(minutes=window_minutes))
+            .order_by(RpcNodeStatus.timestamp.desc(), RpcNodeStatus.id.desc()).dicts())
+        per: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            per.setdefault(r["provider"], _aware(r))
+        out[chain] = sorted(per.values(), key=lambda r: r["provider"])
+    return out
+
+
+def latest_onchain() -> list[dict[str, Any]]:
+    """The newest value of each (metric, chain, source)."""
+    out = []
+    for metric in _distinct(OnchainMetricRow, OnchainMetricRow.metric):
+        for chain in _distinct(OnchainMetricRow, OnchainMetricRow.chain, metric=metric):
+            rows = (OnchainMetricRow.select().where(OnchainMetricRow.metric == metric,
+                                                    OnchainMetricRow.chain == chain)
+                    .order_by(OnchainMetricRow.timestamp.desc(), OnchainMetricRow.id.desc())
+                    .limit(50).dicts())
+            seen: set[str] = set()
+            for r in rows:
+                if r["source"] not in seen:
+                    seen.add(r["source"])
+                    out.append(_aware(r))
+    return out
+
+
+def recent_alerts(limit: int, unacknowledged_only: bool = False) -> list[dict[str, Any]]:
+    """The newest alerts."""
+    q = Alert.select()
+    if unacknowledged_only:
+        q = q.where(Alert.acknowledged == False)  # noqa: E712 - peewee expression
+    return [_aware(r) for r in q.order_by(Alert.id.desc()).limit(limit).dicts()]
+
+
+def rotation_rows(pools: list[str], limit: int) -> dict[str, list[dict[str, Any]]]:
+    """The newest ``limit`` rotations of each pool, newest first."""
+    return {name: [_aware(r) for r in RotationHistory.select()
+                   .where(RotationHistory.pool_name == name)
+                   .order_by(RotationHistory.id.desc()).limit(limit).dicts()]
+            for name in pools}

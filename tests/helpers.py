@@ -24,7 +24,8 @@ async def collect_with(provider: Provider, base_url: str, *, keys: Sequence[str]
         api = Upstream(provider.spec, client, base_url=base_url, keys=keys,
                        on_attempt=attempts.append if attempts is not None else None)
         ctx = ctx or Context(symbols=list(symbols), symbol_map=SymbolMap.bundled(),
-                             prices=prices or {"BTC": 65000.0, "ETH": 3000.0},
+                             prices=prices if prices is not None else {"BTC": 65000.0,
+                                                                       "ETH": 3000.0},
                              options=options or {})
         return await provider.collect(api, ctx)
 

@@ -276,7 +276,8 @@ def _serve_on(srv: ReplayServer, port: int) -> None:
 
     srv._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     srv._httpd.daemon_threads = True
-    threading.Thread(target=srv._httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=srv._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                     daemon=True).start()
 
 
 if __name__ == "__main__":

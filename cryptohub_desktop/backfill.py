@@ -1,0 +1,156 @@
+"""OHLCV history: find the missing candles of each (source, symbol, interval) and
+fetch only those ranges. Re-running finds no gap and sends nothing (idempotent);
+after a sleep or an outage the gap is found and filled.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cryptohub_desktop.errors import UpstreamError
+from cryptohub_desktop.models import OHLCV
+from cryptohub_desktop.timeutil import from_db, to_db, utcnow
+from cryptohub_desktop.upstream import HistoryQuery
+
+log = logging.getLogger("cryptohub.backfill")
+STEP = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
+DEFAULT_INTERVALS = ("1h", "1d")
+
+
+def floor_time(t: datetime, interval: str) -> datetime:
+    step = STEP[interval]
+    epoch = int(t.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % step, t.tzinfo)
+
+
+def missing_ranges(have: Sequence[datetime], start: datetime, end: datetime,
+                   interval: str) -> list[tuple[datetime, datetime]]:
+    """Runs of absent candle open times in [start, end) as (first, end-exclusive)."""
+    step = timedelta(seconds=STEP[interval])
+    present = {int(t.timestamp()) for t in have}
+    ranges: list[tuple[datetime, datetime]] = []
+    t = floor_time(start, interval)
+    run_start = None
+    while t < end:
+        if int(t.timestamp()) in present:
+            if run_start is not None:
+                ranges.append((run_start, t))
+                run_start = None
+        elif run_start is None:
+            run_start = t
+        t += step
+    if run_start is not None:
+        ranges.append((run_start, end))
+    return ranges
+
+
+def _existing(source: str, symbol: str, interval: str, start: datetime,
+              end: datetime) -> list[datetime]:
+    q = (OHLCV.select(OHLCV.open_time)
+         .where(OHLCV.source == source, OHLCV.symbol == symbol, OHLCV.interval == interval,
+                OHLCV.open_time >= to_db(start), OHLCV.open_time < to_db(end)).tuples())
+    return [from_db(t) for (t,) in q]
+
+
+@dataclass
+class BackfillReport:
+    inserted: int = 0
+    requests: int = 0
+    gaps: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+Progress = Callable[[int, int, str], None]
+
+
+async def backfill(hub: object, *, symbols: Sequence[str], days: int,
+                   provider_ids: Sequence[str] | None = None,
+                   intervals: Sequence[str] | None = None,
+                   progress: Progress | None = None,
+                   now: datetime | None = None) -> BackfillReport:
+    """Fill the missing candles of the last ``days`` for ``symbols``.
+
+    Args:
+        hub: a started :class:`~cryptohub_desktop.hub.Hub`.
+        provider_ids: providers to use (default: every active one with history).
+        intervals: candle sizes (default 1h and 1d); a provider that does not
+            offer one is skipped for it.
+        progress: called with (done, total, label) after each series.
+    """
+    from cryptohub_desktop.hub import Hub
+    assert isinstance(hub, Hub) and hub.store is not None
+    store = hub.store
+    now = now or utcnow()
+    chosen = [hub.providers[p] for p in (provider_ids or hub.providers)
+              if hub.providers[p].history is not None and hub.is_active(p)]
+    wanted = list(intervals or DEFAULT_INTERVALS)
+    series = [(p, s.upper(), i) for p in chosen for s in symbols for i in wanted
+              if i in p.history_intervals]
+    report = BackfillReport()
+    for n, (provider, symbol, interval) in enumerate(series, 1):
+        end = floor_time(now, interval)  # the current candle is not finished
+        start = floor_time(now - timedelta(days=days), interval)
+        have = await store.read(_existing, provider.id, symbol, interval, start, end)
+        gaps = missing_ranges(have, start, end, interval)
+        report.gaps += len(gaps)
+        for first, stop in gaps:
+            api = hub.upstream(provider.id)
+            try:
+                assert provider.history is not None
+                candles = await provider.history(api, HistoryQuery(
+                    symbol, interval, first, stop, hub.symbol_map))
+            except UpstreamError as exc:
+                report.errors.append(f"{provider.id} {symbol} {interval}: {exc}")
+                log.info("backfill %s %s %s failed: %s", provider.id, symbol, interval, exc)
+                report.requests += api.calls
+                break
+            report.requests += api.calls
+            candles = [c for c in candles if first <= c.open_time < stop]
+            report.inserted += await store.write(store.insert_candles, provider.id, candles)
+        if progress:
+            progress(n, len(series), f"{provider.id} {symbol} {interval}")
+    return report
+
+
+def text_progress(stream: object = sys.stderr) -> Progress:
+    """A one-line progress bar for the terminal."""
+    def show(done: int, total: int, label: str) -> None:
+        width = 30
+        filled = int(width * done / max(1, total))
+        end = "\n" if done == total else ""
+        print(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total} {label:<28}", end=end,
+              file=stream, flush=True)  # type: ignore[arg-type]
+    return show
+
+
+async def run_backfill(hub: object, *, symbols: Sequence[str] | None, days: int,
+                       provider_ids: Sequence[str] | None,
+                       intervals: Sequence[str] | None) -> int:
+    """The ``backfill`` command: start the hub without schedules, fill, report."""
+    from cryptohub_desktop.errors import UserError
+    from cryptohub_desktop.hub import Hub
+    assert isinstance(hub, Hub)
+    for i in intervals or ():
+        if i not in STEP:
+            raise UserError(f"--interval {i}: use one of {', '.join(STEP)}")
+    for p in provider_ids or ():
+        if p not in hub.providers:
+            raise UserError(f"unknown provider id '{p}'")
+        if hub.providers[p].history is None:
+            raise UserError(f"{p} offers no history (use binance, kraken, coingecko, "
+                            "cryptocompare ...)")
+    await hub.start(schedule=False)
+    try:
+        report = await backfill(hub, symbols=symbols or hub.config.watchlist, days=days,
+                                provider_ids=provider_ids, intervals=intervals,
+                                progress=text_progress())
+    finally:
+        await hub.stop()
+    print(f"{report.inserted} candles inserted, {report.gaps} gaps, {report.requests} requests")
+    for e in report.errors:
+        print(f"error: {e}", file=sys.stderr)
+    return 0 if not report.errors else 1

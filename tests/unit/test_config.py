@@ -1,0 +1,66 @@
+"""Configuration: defaults, overrides and one-line errors naming the key."""
+
+import pytest
+
+from cryptohub_desktop.config import interval_to_seconds, load_config
+from cryptohub_desktop.errors import ConfigError
+
+
+def test_no_file_gives_working_defaults(tmp_path, monkeypatch):
+    """With no config file every value has its SPEC default."""
+    monkeypatch.delenv("CRYPTOHUB_DATA_DIR", raising=False)
+    monkeypatch.setenv("CRYPTOHUB_CONFIG", str(tmp_path / "absent.toml"))
+    cfg = load_config(None, data_dir=tmp_path)
+    assert cfg.server.host == "127.0.0.1" and cfg.server.port == 7860 and cfg.server.enabled
+    assert cfg.schedule["news"] == "every_10_min"
+    assert cfg.retention_days == 90
+    assert cfg.watchlist == ["BTC", "ETH", "BNB", "SOL", "XRP"]
+    assert cfg.database_url == f"sqlite:///{tmp_path}/api_monitor.db"
+
+
+def test_provider_interval_overrides_category(tmp_path):
+    """[providers.ID] interval wins over the category's interval."""
+    p = tmp_path / "c.toml"
+    p.write_text('[providers.coingecko]\ninterval = "every_2_min"\n'
+                 '[schedule]\nmarket_data = "every_30_sec"\n')
+    cfg = load_config(p, data_dir=tmp_path)
+    assert cfg.interval_seconds("coingecko", "market_data") == 120
+    assert cfg.interval_seconds("binance", "market_data") == 30
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ('[server]\nport = "abc"', "[server] port"),
+    ('[server]\nport = 70000', "[server] port"),
+    ('[schedule]\nnews = "sometimes"', "[schedule] news"),
+    ('[sever]\nport = 1', "unknown key 'sever'"),
+    ('[retention]\ndays = -1', "[retention] days"),
+    ('[providers.nosuch]\nenabled = true', "unknown provider id 'nosuch'"),
+    ('[providers.coingecko]\nbase_url = "ftp://x"', "base_url"),
+    ('[watchlist]\nsymbols = ["BTC", "not a symbol"]', "[watchlist] symbols"),
+    ("this is = = not toml", "not valid TOML"),
+])
+def test_bad_values_name_the_key(tmp_path, text, needle):
+    """A wrong value raises ConfigError with a one-line message naming the key."""
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(p, data_dir=tmp_path, known_providers={"coingecko"})
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_command_line_overrides_win(tmp_path):
+    """--port and --host override the file."""
+    p = tmp_path / "c.toml"
+    p.write_text("[server]\nport = 9000\n")
+    cfg = load_config(p, data_dir=tmp_path, overrides={"server.port": 9100,
+                                                       "server.host": "::1"})
+    assert (cfg.server.port, cfg.server.host) == (9100, "::1")
+
+
+def test_interval_names():
+    """The seed's interval names and their variants parse to seconds."""
+    assert interval_to_seconds("every_1_min") == 60
+    assert interval_to_seconds("every_30_sec") == 30
+    assert interval_to_seconds("every_6_hours") == 21600
+    with pytest.raises(ConfigError):
+        interval_to_seconds("every_0_min")
