@@ -35,14 +35,21 @@ def write_config(tmp_path: Path, text: str = "") -> Path:
 
 def config_for(tmp_path: Path, replay: ReplayServer | None, provider_ids: Sequence[str],
                extra: str = "", watchlist: Sequence[str] = ("BTC", "ETH", "BNB", "SOL", "XRP"),
-               ) -> Config:
-    """A config whose providers point at the replay server (mounting their fixtures)."""
-    lines = [extra, "[watchlist]", f"symbols = {list(watchlist)!r}".replace("'", '"'),
-             "[consensus]", "max_age_seconds = 2000000000", ""]
+               options: dict[str, str] | None = None) -> Config:
+    """A config whose providers point at the replay server (mounting their fixtures).
+
+    Args:
+        extra: TOML put first (top-level tables other than [providers.*]).
+        options: provider id -> extra TOML lines for its [providers.ID] table.
+    """
+    if "[consensus]" not in extra:  # recorded answers are old: count them as fresh
+        extra += "\n[consensus]\nmax_age_seconds = 2000000000\n"
+    lines = [extra, "[watchlist]", f"symbols = {list(watchlist)!r}".replace("'", '"'), ""]
     for pid in provider_ids:
+        table = [(options or {}).get(pid, "")]
         if replay is not None:
-            base = replay.mount(pid)
-            lines += [f"[providers.{pid}]", f'base_url = "{base}"', ""]
+            table.insert(0, f'base_url = "{replay.mount(pid)}"')
+        lines += [f"[providers.{pid}]", *table, ""]
     path = write_config(tmp_path, "\n".join(lines))
     return load_config(path, data_dir=tmp_path / "data")
 
@@ -60,10 +67,12 @@ async def make_hub(tmp_path: Path, replay: ReplayServer,
 
     async def factory(providers: Sequence[Provider], extra: str = "",
                       keys: dict[str, str] | None = None, schedule: bool = False,
-                      mount: bool = True, clock: Callable[[], float] | None = None) -> Hub:
+                      mount: bool = True, clock: Callable[[], float] | None = None,
+                      options: dict[str, str] | None = None) -> Hub:
         for k, v in (keys or {}).items():
             secrets.set(k, v)
-        cfg = config_for(tmp_path, replay if mount else None, [p.id for p in providers], extra)
+        cfg = config_for(tmp_path, replay if mount else None, [p.id for p in providers], extra,
+                         options=options)
         kwargs = {"clock": clock} if clock else {}
         hub = Hub(cfg, providers, secrets, **kwargs)
         hub.request_timeout = 2.0 * SLOW

@@ -44,10 +44,20 @@ async def test_wrong_shape_is_a_parse_error():
 
 
 async def test_bundled_map_asks_usd_pairs_and_raises_when_none_exists():
-    """With the bundled map it asks btcusd/ethusd; when every pair is 404 the error is raised."""
+    """With the bundled map it asks ethusd/solusd; when every pair is 404 the error is raised."""
     with ReplayServer() as srv:
         base = srv.mount("bitstamp")
         with pytest.raises(UpstreamHTTPError):
-            await collect_with(bitstamp.PROVIDER, base, symbols=["BTC", "ETH"])
+            await collect_with(bitstamp.PROVIDER, base, symbols=["ETH", "SOL"])
         paths = [s.path for s in srv.seen]
-    assert paths == ["/bitstamp/api/v2/ticker/btcusd/", "/bitstamp/api/v2/ticker/ethusd/"]
+    assert paths == ["/bitstamp/api/v2/ticker/ethusd/", "/bitstamp/api/v2/ticker/solusd/"]
+
+
+async def test_btcusd_ticker_with_24h_change():
+    """The btcusd answer (strings) is a BTC/USD price with Bitstamp's own 24h change."""
+    with ReplayServer() as srv:
+        base = srv.mount("bitstamp")
+        (p,) = await collect_with(bitstamp.PROVIDER, base, symbols=["BTC"])
+    assert (p.symbol, p.quote, p.price_usd) == ("BTC", "USD", 60192.0)
+    assert p.price_change_24h == pytest.approx(-0.76, abs=0.01)
+    assert p.timestamp.timestamp() == 1723398353
