@@ -10,6 +10,7 @@ with the right ``error_type``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -114,7 +115,7 @@ class Upstream:
         limiter: this provider's rate limiter.
         on_attempt: called with every :class:`Attempt`.
         max_bytes: answers larger than this are refused as parse_error.
-        timeout: seconds for one call.
+        timeout: seconds for one whole call (connect, headers and the full body).
     """
 
     def __init__(self, spec: ProviderSpec, client: httpx.AsyncClient, *, base_url: str,
@@ -147,13 +148,21 @@ class Upstream:
         return f"{self.base_url}/{path.lstrip('/')}"
 
     async def get_json(self, path: str = "", params: Mapping[str, Any] | None = None,
-                       headers: Mapping[str, str] | None = None) -> Any:
-        body = await self._request("GET", path, params=params, headers=headers)
-        return _decode_json(body)
+                       headers: Mapping[str, str] | None = None,
+                       check: Callable[[Any], Any] | None = None) -> Any:
+        """GET and decode JSON.
+
+        Args:
+            check: called with the decoded answer; it may raise for an error the
+                provider reports inside a 200. Raising UpstreamRateLimited there is
+                treated like a 429: the next (backup) key is tried.
+        """
+        return await self._request("GET", path, params=params, headers=headers,
+                                   decode=_decode_json, check=check)
 
     async def get_text(self, path: str = "", params: Mapping[str, Any] | None = None,
                        headers: Mapping[str, str] | None = None) -> str:
-        body = await self._request("GET", path, params=params, headers=headers)
+        body: bytes = await self._request("GET", path, params=params, headers=headers)
         try:
             return body.decode("utf-8")
         except UnicodeDecodeError:
@@ -161,8 +170,8 @@ class Upstream:
 
     async def post_json(self, path: str, payload: Any,
                         headers: Mapping[str, str] | None = None) -> Any:
-        body = await self._request("POST", path, json_body=payload, headers=headers)
-        return _decode_json(body)
+        return await self._request("POST", path, json_body=payload, headers=headers,
+                                   decode=_decode_json)
 
     async def rpc(self, method: str, params: Sequence[Any] = (), path: str = "") -> Any:
         """One JSON-RPC 2.0 call; returns ``result`` or raises on an ``error``."""
@@ -179,14 +188,26 @@ class Upstream:
         return answer["result"]
 
     async def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                       headers: Mapping[str, str] | None = None, json_body: Any = None) -> bytes:
+                       headers: Mapping[str, str] | None = None, json_body: Any = None,
+                       decode: Callable[[bytes], Any] | None = None,
+                       check: Callable[[Any], Any] | None = None) -> Any:
         auth = self.spec.auth
         if auth.requires_key and not self._keys:
             raise MissingKey(f"{self.spec.id} needs {auth.key_names[0]}")
         tries = max(1, len(self._keys))
         for attempt_no in range(tries):
             try:
-                return await self._send_once(method, path, params, headers, json_body)
+                body = await self._send_once(method, path, params, headers, json_body)
+                if decode is None:
+                    return body
+                value = decode(body)
+                if check is not None:
+                    try:
+                        check(value)
+                    except UpstreamRateLimited as exc:  # said in the body: same as a 429
+                        exc.status = 429
+                        raise
+                return value
             except UpstreamRateLimited as exc:
                 if exc.status == 429 and attempt_no + 1 < tries:  # a backup key is there
                     self._key_index = (self._key_index + 1) % len(self._keys)
@@ -230,12 +251,15 @@ class Upstream:
         try:
             request = self._client.build_request(method, url, params=p or None, headers=h,
                                                  json=json_body, timeout=self._timeout)
-            response = await self._client.send(request, stream=True)
-            try:
-                status = response.status_code
-                body = await self._read_capped(response)
-            finally:
-                await response.aclose()
+            # httpx's read timeout is per chunk: a body dribbled a byte at a time never
+            # trips it. The whole call (connect, headers, body) gets one deadline.
+            async with asyncio.timeout(self._timeout):
+                response = await self._client.send(request, stream=True)
+                try:
+                    status = response.status_code
+                    body = await self._read_capped(response)
+                finally:
+                    await response.aclose()
             if status == 429:
                 retry = _retry_after(response.headers.get("Retry-After"))
                 raise UpstreamRateLimited(f"HTTP 429 from {self.spec.id}", status=429,
@@ -246,7 +270,7 @@ class Upstream:
         except UpstreamError as exc:
             self._record(endpoint, started, t0, status, len(body), exc)
             raise
-        except httpx.TimeoutException as exc:
+        except (httpx.TimeoutException, TimeoutError) as exc:  # before OSError, its base
             err = UpstreamTimeout(f"timeout after {self._timeout:g}s calling {self.spec.id}")
             self._record(endpoint, started, t0, status, len(body), err)
             raise err from exc

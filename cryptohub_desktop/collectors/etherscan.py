@@ -102,11 +102,13 @@ def parse_block_number(answer: Any, blockchain: str) -> BlockStat:
 def _make_collect(chainid: int, blockchain: str):
     async def collect(api: Upstream, ctx: Context) -> list[GasPrice | BlockStat]:
         gas = await api.get_json(
-            "", {"chainid": str(chainid), "module": "gastracker", "action": "gasoracle"}
+            "", {"chainid": str(chainid), "module": "gastracker", "action": "gasoracle"},
+            check=_checked,  # "Max rate limit reached" in a 200: try the backup key
         )
         records: list[GasPrice | BlockStat] = [parse_gas_oracle(gas, blockchain)]
         block = await api.get_json(
-            "", {"chainid": str(chainid), "module": "proxy", "action": "eth_blockNumber"}
+            "", {"chainid": str(chainid), "module": "proxy", "action": "eth_blockNumber"},
+            check=_checked,
         )
         records.append(parse_block_number(block, blockchain))
         return records

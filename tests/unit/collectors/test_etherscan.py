@@ -120,3 +120,14 @@ async def test_rate_limit_on_the_proxy_module_is_rate_limited():
         etherscan.parse_block_number(
             {"jsonrpc": "2.0", "id": 1, "error": {"code": -32000, "message": "boom"}}, "ethereum"
         )
+
+
+async def test_backup_key_is_used_when_the_first_is_rate_limited():
+    """'Max rate limit reached' for ETHERSCAN_KEY_1 makes the next call use ETHERSCAN_KEY_2."""
+    with ReplayServer() as srv:
+        base = srv.mount("etherscan")
+        srv.fault("/etherscan", Fault(body=json.dumps(RATE_LIMITED).encode(), times=1))
+        records = await collect_with(BY_ID["etherscan"], base, keys=["first-key", "second-key"])
+        keys_used = [s.query["apikey"][0] for s in srv.seen]
+    assert records
+    assert keys_used[:2] == ["first-key", "second-key"]
