@@ -349,8 +349,6 @@ class Hub:
             allowed, why = False, "rate_limited"
         if not allowed:
             return await self._skip(pid, spec.category, scheduled, why or "skipped", seconds)
-        compliance = (self.compliance.on_run(pid, scheduled, started, seconds)
-                      if scheduled else None)
         attempts: list[Attempt] = []
         api = self.upstream(pid, attempts)
         t0 = time.perf_counter()
@@ -365,7 +363,7 @@ class Hub:
             except UpstreamRateLimited as exc:
                 if exc.status is None and not attempts:  # our own limiter: never sent
                     return await self._skip(pid, spec.category, scheduled, "rate_limited",
-                                            seconds, compliance)
+                                            seconds)
                 error = exc
             except UpstreamError as exc:
                 error = exc
@@ -380,6 +378,8 @@ class Hub:
                 error = UpstreamError(f"{pid}: internal error {type(exc).__name__}: {exc}")
                 error.error_type = "internal_error"
         ms = (time.perf_counter() - t0) * 1000.0
+        compliance = (self.compliance.on_run(pid, scheduled, started, seconds)
+                      if scheduled else None)
         self._count_requests(attempts)
         if error is not None:
             records = []
@@ -426,14 +426,8 @@ class Hub:
                 r.sentiment, r.sentiment_score = self.text_model.score(r.title)
 
     async def _skip(self, pid: str, category: str, scheduled: datetime | None, reason: str,
-                    seconds: int, compliance: Any = None) -> RunResult:
+                    seconds: int) -> RunResult:
         if scheduled is not None:
-            if compliance is not None:  # undo the on_run count, this is a skip
-                st = self.compliance.stats[pid]
-                if compliance.on_time:
-                    st.on_time -= 1
-                else:
-                    st.late -= 1
             ev = self.compliance.on_skip(pid, scheduled, reason, seconds)
             assert self.store is not None
             await self.store.write(persist.persist_compliance, ev)
@@ -454,6 +448,8 @@ class Hub:
                 self._refresh_prices()
         if o.compliance:
             self.bus.publish("scheduler", _compliance_data(o.compliance, self.compliance))
+        for symbol in o.inline:  # back within the threshold: a new deviation alerts again
+            self._pending_alerts.discard(f"{symbol}:{pid}")
         for out in o.outliers:
             key = f"{out['symbol']}:{out['source']}"
             self._spawn(self.alert(

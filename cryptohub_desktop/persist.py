@@ -61,6 +61,7 @@ class Outcome:
     consecutive_failures: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     outliers: list[dict[str, Any]] = field(default_factory=list)
+    inline: list[str] = field(default_factory=list)  # symbols where the source agrees
 
 
 def data_time(records: Iterable[Record]) -> datetime | None:
@@ -94,9 +95,10 @@ def persist_outcome(store: Store, o: Outcome, deviation_pct: float,
     if o.records:
         o.counts = store.insert_records(o.provider_id, o.records)
         if o.counts.get("market_prices"):
-            o.outliers = update_consensus(o.provider_id, {r.symbol.upper() for r in o.records
-                                                          if r.TABLE == "market_prices"},
-                                          deviation_pct, max_age_seconds, now)
+            symbols = {r.symbol.upper() for r in o.records if r.TABLE == "market_prices"}
+            o.outliers = update_consensus(o.provider_id, symbols, deviation_pct,
+                                          max_age_seconds, now)
+            o.inline = sorted(symbols - {x["symbol"] for x in o.outliers})
     if o.status in ("success", "failure"):
         dt = data_time(o.records)
         DataCollection.create(
