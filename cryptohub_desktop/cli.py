@@ -71,11 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     ks = ksub.add_parser("set", help="store a key (asks for it)")
     ks.add_argument("id", help="provider id or entry name (ETHERSCAN_KEY_1)")
     ks.add_argument("--value", help="the key (default: ask without echo, or read stdin)")
-    ksub.add_parser("list", help="show entries, masked")
+    kl = ksub.add_parser("list", help="show entries, masked")
     kd = ksub.add_parser("delete", help="remove a key")
     kd.add_argument("id")
     ki = ksub.add_parser("import", help="import NAME=value lines of a .env file")
     ki.add_argument("file", type=Path)
+    for sp in (ks, kl, kd, ki):
+        _common(sp)
     bk = cmd("backup", "online backup of the database")
     bk.add_argument("--to", type=Path, help="backup file (default: backups/ in the data folder)")
     rs = cmd("restore", "replace the database with a backup (stop the app first)")
@@ -110,6 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `cryptohub-desktop providers | head`
+        sys.stderr.close()
+        return 0
 
 
 def port_free(host: str, port: int) -> bool:

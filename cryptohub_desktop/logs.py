@@ -37,7 +37,9 @@ class MaskFilter(logging.Filter):
         self._known = known
 
     def scrub(self, text: str) -> str:
-        for value in self._known():
+        # a copy (another thread may add a key meanwhile), longest first (a key that
+        # contains another is masked whole)
+        for value in sorted(tuple(self._known()), key=len, reverse=True):
             if value and len(value) >= 4 and value in text:
                 text = text.replace(value, mask(value))
         for pat in _PATTERNS:
@@ -53,6 +55,8 @@ class MaskFilter(logging.Filter):
             record.msg, record.args = scrubbed, None
         if record.exc_text:
             record.exc_text = self.scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.scrub(record.stack_info)
         return True
 
 

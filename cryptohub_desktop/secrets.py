@@ -51,6 +51,7 @@ class Secrets:
         self._backend = backend or keyring.get_keyring()
         self._cache: dict[str, str | None] = {}
         self._warned = False
+        self._usable: bool | None = None
         self.seen: set[str] = set()  # every value read, for log masking
 
     @property
@@ -91,6 +92,13 @@ class Secrets:
         return "keychain" if self.get(name) else None
 
     def _keychain_get(self, name: str) -> str | None:
+        if self._usable is None:
+            self._usable, why = self.available()
+            if not self._usable:
+                self._warned = True
+                log.warning("%s", why)
+        if not self._usable:
+            return None
         try:
             return self._backend.get_password(SERVICE, name)
         except Exception as exc:  # noqa: BLE001 - any backend failure means "no keychain"

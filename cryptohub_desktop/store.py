@@ -157,7 +157,12 @@ class Store:
                 return fn(*args)
         except (peewee.OperationalError, sqlite3.OperationalError,
                 peewee.DatabaseError) as exc:
-            raise _translate(exc, "database write failed") from exc
+            cause: BaseException = exc
+            while "no transaction is active" in str(cause) and cause.__context__ is not None:
+                # SQLite rolled back by itself (disk full, I/O error): peewee's own
+                # rollback then fails and would hide why. Report the real cause.
+                cause = cause.__context__
+            raise _translate(cause, "database write failed") from exc  # type: ignore[arg-type]
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on a reader thread."""
@@ -258,14 +263,26 @@ class Store:
                 with self.db.atomic():
                     total += model.delete().where(model.id.in_(ids)).execute()
         if total and self.is_sqlite:
-            self.db.execute_sql("PRAGMA incremental_vacuum")
+            self._incremental_vacuum()
         return total
+
+    def _incremental_vacuum(self) -> int:
+        """Give the free pages back to the file system; returns how many.
+
+        ``PRAGMA incremental_vacuum`` frees one page per step and its rows have no
+        column, so Python's sqlite3 stops after the first step: one page per execute.
+        """
+        conn = self.db.connection()
+        free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+        for _ in range(free):
+            conn.execute("PRAGMA incremental_vacuum(1)")
+        return free
 
     def integrity_check(self) -> str:
         """"ok" or SQLite's first complaint."""
         if not self.is_sqlite:
             return "ok"
-        return str(self.db.execute_sql("PRAGMA integrity_check").fetchone()[0])
+        return _verdict(self.db.execute_sql("PRAGMA integrity_check").fetchall())
 
     def size_bytes(self) -> int:
         path = sqlite_path(self.url)
@@ -289,13 +306,16 @@ class Store:
             src = sqlite3.connect(str(src_path), timeout=30)
             out = sqlite3.connect(str(tmp))
             try:
-                src.backup(out, pages=4096)
+                # one step: a read snapshot of the WAL database, writers go on meanwhile.
+                # Copying in chunks restarts whenever another connection writes, so a
+                # busy hub never finished a backup of a large database.
+                src.backup(out, pages=-1)
             finally:
                 out.close()
                 src.close()
             check = sqlite3.connect(str(tmp))
             try:
-                verdict = check.execute("PRAGMA integrity_check").fetchone()[0]
+                verdict = _verdict(check.execute("PRAGMA integrity_check").fetchall())
             finally:
                 check.close()
             if verdict != "ok":
@@ -305,6 +325,22 @@ class Store:
             tmp.unlink(missing_ok=True)
             raise _translate(exc, f"backup to {dest} failed") from exc
         return dest
+
+
+def _verdict(rows: Sequence[tuple[Any, ...]]) -> str:
+    """integrity_check's answer on one line: "ok", or the first problem and how many more.
+
+    SQLite may answer one row per problem or one row of many lines, headed by
+    "*** in database main ***".
+    """
+    lines = [ln for row in rows for ln in str(row[0]).splitlines()
+             if ln.strip() and not ln.startswith("***")]
+    if lines == ["ok"]:
+        return "ok"
+    if not lines:
+        return "not ok (no detail)"
+    more = f" (and {len(lines) - 1} more problems)" if len(lines) > 1 else ""
+    return lines[0] + more
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -318,7 +354,7 @@ def sqlite_path(url: str) -> Path | None:
 
 def rotate_backups(folder: Path, keep: int, pattern: str = "api_monitor-*.db") -> list[Path]:
     """Delete all but the newest ``keep`` backups; returns the deleted files."""
-    files = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+    files = sorted(folder.glob(pattern), key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
     gone = files[keep:]
     for p in gone:
         p.unlink(missing_ok=True)
@@ -328,33 +364,44 @@ def rotate_backups(folder: Path, keep: int, pattern: str = "api_monitor-*.db") -
 def restore_backup(backup: Path, db_path: Path) -> None:
     """Replace the database at ``db_path`` with ``backup`` (app must be stopped).
 
-    The backup is checked first; the current database is kept as ``.before-restore``.
+    The backup is checked first. The current database, even a damaged one, is moved
+    aside as ``<name>.before-restore`` (with its ``-wal``), never overwritten.
+
+    Raises:
+        StoreError: the backup is missing, not a database or damaged (the current
+            database is then untouched), or the data folder cannot be written.
     """
-    con = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+    if backup.resolve() == db_path.resolve():
+        raise StoreError(f"{backup} is the live database itself; pick a file in backups/")
     try:
-        verdict = con.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        con.close()
+        con = sqlite3.connect(backup.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            verdict = _verdict(con.execute("PRAGMA integrity_check").fetchall())
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{backup} is not a usable database backup: {exc}") from exc
     if verdict != "ok":
         raise StoreError(f"{backup} is damaged: {verdict}")
-    if db_path.exists():
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
         keep = db_path.with_name(db_path.name + ".before-restore")
-        src = sqlite3.connect(str(db_path))
-        out = sqlite3.connect(str(keep))
+        for suffix in ("", "-wal", "-shm"):  # an older -wal must not pair with the new file
+            keep.with_name(keep.name + suffix).unlink(missing_ok=True)
+        for suffix in ("", "-wal"):
+            current = db_path.with_name(db_path.name + suffix)
+            if current.exists():
+                current.replace(keep.with_name(keep.name + suffix))
+        db_path.with_name(db_path.name + "-shm").unlink(missing_ok=True)
+        src = sqlite3.connect(str(backup))
+        out = sqlite3.connect(str(db_path))
         try:
             src.backup(out)
         finally:
             out.close()
             src.close()
-    for suffix in ("-wal", "-shm"):
-        db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
-    src = sqlite3.connect(str(backup))
-    out = sqlite3.connect(str(db_path))
-    try:
-        src.backup(out)
-    finally:
-        out.close()
-        src.close()
+    except (sqlite3.Error, OSError) as exc:
+        raise _translate(exc, f"restore of {db_path} from {backup} failed") from exc
 
 
 def _row(record: Record, source: str, now: datetime) -> dict[str, Any]:
