@@ -413,6 +413,7 @@ class Hub:
             await self.alert("storage_error", "critical", f"could not store data: {exc}", pid,
                              dedupe="storage_error")
             return RunResult(pid, spec.category, "failure", 0, ms, "storage_error", str(exc))
+        self._pending_alerts.discard("storage_error")  # writable again: alert next time
         self._publish_run(pid, outcome)
         return RunResult(pid, spec.category, outcome.status, sum(outcome.counts.values()),
                          round(ms, 1), outcome.error_type, outcome.error_message)
@@ -508,9 +509,15 @@ class Hub:
             self._pending_alerts.add(dedupe)
         if self.store is None:
             return
-        row = await self.store.write(persist.add_alert, alert_type, severity, message,
-                                     provider_id)
-        from cryptohub_desktop.timeutil import iso
+        from cryptohub_desktop.timeutil import iso, to_db
+        try:
+            row = await self.store.write(persist.add_alert, alert_type, severity, message,
+                                         provider_id)
+        except StoreError as exc:  # disk full / read-only: still tell the UI and clients
+            log.error("alert %s could not be stored (%s): %s", alert_type, exc, message)
+            row = {"id": None, "timestamp": to_db(utcnow()), "provider_id": provider_id,
+                   "alert_type": alert_type, "severity": severity, "message": message,
+                   "acknowledged": False}
         row["timestamp"] = iso(row["timestamp"])
         self.bus.publish("alerts", row)
 
@@ -587,7 +594,7 @@ class Hub:
 
     async def _retention_job(self, _slot: datetime) -> None:
         assert self.store is not None
-        deleted = await self.store.write(self.store.retention, self.config.retention_days)
+        deleted = await self.store.maintain(self.store.retention, self.config.retention_days)
         if deleted:
             log.info("retention removed %d rows older than %d days", deleted,
                      self.config.retention_days)

@@ -147,6 +147,19 @@ class Store:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._writer, self._in_tx, fn, args)
 
+    async def maintain(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the writer thread *without* a wrapping transaction, for
+        work that commits in its own small batches (retention, vacuum)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, self._guarded, fn, args)
+
+    def _guarded(self, fn: Callable[..., T], args: Sequence[Any]) -> T:
+        try:
+            return fn(*args)
+        except (peewee.OperationalError, sqlite3.OperationalError,
+                peewee.DatabaseError) as exc:
+            raise _translate(exc, "database maintenance failed") from exc
+
     def write_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """Like :meth:`write` for code with no event loop (CLI)."""
         return self._writer.submit(self._in_tx, fn, args).result()
