@@ -39,7 +39,7 @@ from cryptohub_desktop.errors import (
 from cryptohub_desktop.health import HealthMonitor
 from cryptohub_desktop.pools import Member, Pool, Rotation
 from cryptohub_desktop.ratelimit import RateLimiter, Usage
-from cryptohub_desktop.records import NewsArticle, Record
+from cryptohub_desktop.records import Candle, NewsArticle, Price, Record
 from cryptohub_desktop.scheduler import Compliance, Scheduler
 from cryptohub_desktop.secrets import Secrets
 from cryptohub_desktop.store import Store, rotate_backups
@@ -358,6 +358,7 @@ class Hub:
             try:
                 records = list(await asyncio.wait_for(provider.collect(api, self.context(pid)),
                                                       RUN_TIMEOUT))
+                records = _sane(pid, records)
                 if any(isinstance(r, NewsArticle) for r in records):
                     await asyncio.to_thread(self._prepare, records)
             except UpstreamRateLimited as exc:
@@ -639,6 +640,21 @@ class Hub:
         """Wait for background writes and alerts spawned so far (tests, shutdown)."""
         while self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
+
+
+def _sane(pid: str, records: list[Record]) -> list[Record]:
+    """Drop values no market can have (a zero or negative price or volume): a provider
+    glitch must not reach charts and the consensus. Logged, the rest is kept."""
+    out = []
+    for r in records:
+        bad = (isinstance(r, Price) and (r.price_usd <= 0 or (r.volume_24h or 0) < 0)) or (
+            isinstance(r, Candle) and (min(r.open, r.high, r.low, r.close) <= 0
+                                       or r.volume < 0 or r.high < r.low))
+        if bad:
+            log.info("%s: dropped an impossible value: %s", pid, r)
+        else:
+            out.append(r)
+    return out
 
 
 def _compliance_data(ev: Any, comp: Compliance) -> dict[str, Any]:

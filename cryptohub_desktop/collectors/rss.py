@@ -35,6 +35,10 @@ from cryptohub_desktop.upstream import Context, Upstream
 # replace the real summary with "" (CoinDesk sends both on every item).
 _EMPTY_OVERRIDES = re.compile(r"<(?:dc:description|content:encoded)\s*/>")
 _SPACES = re.compile(r"\s+")
+# expat's complaints when the document stops before its root element closes: a truncated
+# answer, whose last item would be stored cut off (half a URL, half a summary).
+_ENDS_EARLY = ("no element found", "unclosed token", "unclosed cdata section",
+               "partial character")
 
 
 class _TextOnly(HTMLParser):
@@ -79,6 +83,9 @@ def parse_feed(text: str) -> list[NewsArticle]:
     # A stream, never a str: feedparser would treat a str as a URL or a file name.
     feed = feedparser.parse(io.BytesIO(cleaned.encode("utf-8")))
     entries = feed.get("entries") or []
+    problem = str(feed.get("bozo_exception") or "").lower()
+    if feed.get("bozo") and any(m in problem for m in _ENDS_EARLY):
+        raise UpstreamParseError(f"feed ends early (truncated answer): {problem}")
     if not entries and (feed.get("bozo") or not feed.get("version")):
         reason = feed.get("bozo_exception") or "no RSS/Atom root element"
         raise UpstreamParseError(f"not an RSS/Atom feed: {reason}")
