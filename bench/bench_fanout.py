@@ -1,0 +1,444 @@
+"""Fan-out and REST latency of the local server (SPEC section 12).
+
+The server process (this one) runs a real hub (temporary SQLite, no providers
+scheduled) with the product server, and beside it a bare ``websockets`` server
+that only calls ``broadcast()``: the library's floor on this machine. A separate
+client process (multiprocessing, asyncio + the ``websockets`` sans-I/O protocol)
+holds the subscribers on loopback and timestamps each message as it is read
+from the socket. Latency = publish call -> receipt at each client
+(``time.monotonic`` is one system-wide clock on Linux).
+
+Scenarios:
+  fan-out at 100 / 1,000 / 5,000 subscribers, product and bare, 1 KB updates;
+  5,000 connections held (4,000 idle + 1,000 subscribed), product;
+  REST GET latency with 200 subscribers attached while updates flow.
+
+Run::
+
+    python bench/bench_fanout.py            # full run, about 2-3 minutes
+    python bench/bench_fanout.py --quick    # smaller, for a smoke check
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import gc
+import json
+import multiprocessing as mp
+import os
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PAD = "x" * 900  # about 1 KB per update message, as the bare-library measurement used
+SEQ = re.compile(rb'"seq":(\d+),"t":([0-9.]+)')
+
+
+def raise_fd_limit(want: int = 16384) -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = min(hard, max(soft, want)) if hard != resource.RLIM_INFINITY else max(soft, want)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p / 100.0 * len(values)))]
+
+
+# --- client process ------------------------------------------------------------------------
+class BenchClient(asyncio.Protocol):
+    """One WebSocket subscriber on the sans-I/O protocol: no per-message task or queue,
+    so the receipt time is taken when the bytes come off the socket."""
+
+    def __init__(self, uri: str, subscribe: str | None, sink: list[tuple[int, float]],
+                 ready: asyncio.Future[None]) -> None:
+        from websockets.client import ClientProtocol
+        from websockets.uri import parse_uri
+        self.proto = ClientProtocol(parse_uri(uri), max_size=None)
+        self.subscribe = subscribe
+        self.sink = sink
+        self.ready = ready
+        self.expect = 2 if subscribe else 0  # subscribed + snapshot
+        self.transport: asyncio.Transport | None = None
+
+    def _flush(self) -> None:
+        for data in self.proto.data_to_send():
+            if data and self.transport is not None:
+                self.transport.write(data)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.proto.send_request(self.proto.connect())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        from websockets.frames import Frame, Opcode
+        from websockets.http11 import Response
+        self.proto.receive_data(data)
+        for ev in self.proto.events_received():
+            if isinstance(ev, Response):
+                if ev.status_code != 101:
+                    self.ready.set_exception(RuntimeError(f"handshake {ev.status_code}"))
+                elif self.subscribe:
+                    self.proto.send_text(self.subscribe.encode())
+                else:
+                    self.ready.set_result(None)
+            elif isinstance(ev, Frame) and ev.opcode == Opcode.TEXT:
+                if self.expect:
+                    self.expect -= 1
+                    if not self.expect and not self.ready.done():
+                        self.ready.set_result(None)
+                    continue
+                m = SEQ.search(ev.data, 0, 400)
+                if m:
+                    self.sink.append((int(m.group(1)), now - float(m.group(2))))
+        self._flush()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+async def open_client(port: int, subscribe: str | None, sink: list[tuple[int, float]],
+                      sem: asyncio.Semaphore) -> BenchClient:
+    """Connect one subscriber (``subscribe`` None: an idle connection)."""
+    loop = asyncio.get_running_loop()
+    async with sem:
+        ready: asyncio.Future[None] = loop.create_future()
+        uri = f"ws://127.0.0.1:{port}/ws/master"
+        _, proto = await loop.create_connection(
+            lambda: BenchClient(uri, subscribe, sink, ready), "127.0.0.1", port)
+        await asyncio.wait_for(ready, 60)
+        return proto
+
+
+async def _client_main(conn: Any) -> None:
+    loop = asyncio.get_running_loop()
+    clients: list[BenchClient] = []
+    sink: list[tuple[int, float]] = []
+    while True:
+        cmd, args = await loop.run_in_executor(None, conn.recv)
+        if cmd == "connect":
+            port, n, subscribe = args[:3]
+            active = args[3] if len(args) > 3 else n
+            sem = asyncio.Semaphore(64)
+            t0 = time.monotonic()
+            clients += await asyncio.gather(*(
+                open_client(port, subscribe if i < active else None, sink, sem)
+                for i in range(n)))
+            gc.collect()
+            gc.freeze()  # keep the collector's pauses out of the client's timestamps
+            conn.send(("connected", round(time.monotonic() - t0, 2)))
+        elif cmd == "collect":
+            conn.send(("stats", sink[:]))
+            sink.clear()
+        elif cmd == "close":
+            for c in clients:
+                c.close()
+            clients.clear()
+            await asyncio.sleep(0.5)
+            conn.send(("closed", None))
+        elif cmd == "rest":
+            port, paths, count = args
+            out = {}
+            for path in paths:
+                times = []
+                req = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+                for _ in range(count):
+                    t0 = time.perf_counter()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    writer.write(req)
+                    body = await reader.read()
+                    times.append((time.perf_counter() - t0) * 1000.0)
+                    writer.close()
+                    assert body.startswith(b"HTTP/1.1 200"), body[:200]
+                out[path] = times
+            conn.send(("rest", out))
+        elif cmd == "exit":
+            conn.send(("bye", None))
+            return
+
+
+def pin(cpu: int) -> None:
+    """Keep this process on one CPU (server and clients apart) when there are two+."""
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(0, {cpu})
+
+
+def client_process(conn: Any, cpu: int | None) -> None:
+    if cpu is not None:
+        pin(cpu)
+    raise_fd_limit()
+    asyncio.run(_client_main(conn))
+
+
+# --- server side ---------------------------------------------------------------------------
+class Remote:
+    """The client process, driven through a pipe."""
+
+    def __init__(self, cpu: int | None) -> None:
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=client_process, args=(child, cpu), daemon=True)
+        self.proc.start()
+
+    async def call(self, cmd: str, args: Any = None, timeout: float = 300) -> Any:
+        loop = asyncio.get_running_loop()
+        self.conn.send((cmd, args))
+        if not await loop.run_in_executor(None, self.conn.poll, timeout):
+            raise TimeoutError(cmd)
+        return (await loop.run_in_executor(None, self.conn.recv))[1]
+
+
+async def start_bare() -> tuple[Any, set[Any], int]:
+    """A server that only subscribes and broadcast()s: the library's floor."""
+    from websockets.asyncio.server import serve
+    clients: set[Any] = set()
+
+    async def handler(ws: Any) -> None:
+        await ws.recv()
+        await ws.send('{"type":"subscribed","service":"market_data"}')
+        await ws.send('{"type":"snapshot","service":"market_data","data":{}}')
+        clients.add(ws)
+        try:
+            await ws.wait_closed()
+        finally:
+            clients.discard(ws)
+    server = await serve(handler, "127.0.0.1", 0, compression=None, max_size=1 << 20)
+    return server, clients, next(iter(server.sockets)).getsockname()[1]
+
+
+async def publish_series(publish: Any, count: int, interval: float,
+                         warmup: int = 10) -> tuple[list[float], list[float]]:
+    """Call ``publish(seq, t)`` ``count`` times after ``warmup`` unrecorded calls (seq -1,
+    which clients ignore). Returns each recorded call's duration and the server loop's
+    lag samples (how late a 2 ms sleep wakes up), both in ms."""
+    lags: list[float] = []
+    done = asyncio.Event()
+
+    async def monitor() -> None:
+        while not done.is_set():
+            t = time.monotonic()
+            await asyncio.sleep(0.002)
+            lags.append(max(0.0, (time.monotonic() - t - 0.002) * 1000.0))
+
+    for _ in range(warmup):
+        publish(-1, time.monotonic())
+        await asyncio.sleep(interval)
+    mon = asyncio.create_task(monitor())
+    durations = []
+    for seq in range(count):
+        t = time.monotonic()
+        publish(seq, t)
+        durations.append((time.monotonic() - t) * 1000.0)
+        await asyncio.sleep(max(0.0, interval - (time.monotonic() - t)))
+    await asyncio.sleep(max(1.0, interval * 4))
+    done.set()
+    await mon
+    return durations, lags
+
+
+class GcPauses:
+    """Durations (ms) of this process's garbage collections, by generation."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []
+        self._start = 0.0
+        gc.callbacks.append(self._cb)
+
+    def _cb(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], (time.perf_counter() - self._start) * 1e3))
+
+    def take(self) -> dict[str, Any]:
+        full = [ms for gen, ms in self.pauses if gen == 2]
+        out = {"gc_full_collections": len(full),
+               "gc_max_pause_ms": round(max((ms for _, ms in self.pauses), default=0.0), 1)}
+        self.pauses.clear()
+        return out
+
+
+def summarize(samples: list[tuple[int, float]], n: int, count: int,
+              timing: tuple[list[float], list[float]]) -> dict[str, Any]:
+    durations, lags = timing
+    lat = [d * 1000.0 for _, d in samples]
+    by_seq: dict[int, list[float]] = {}
+    for seq, d in samples:
+        by_seq.setdefault(seq, []).append(d * 1000.0)
+    spread = [max(v) - min(v) for v in by_seq.values() if v]
+    return {"subscribers": n, "updates": count, "received": len(lat),
+            "expected": n * count, "p50_ms": round(pct(lat, 50), 2),
+            "p99_ms": round(pct(lat, 99), 2), "max_ms": round(max(lat), 2) if lat else None,
+            "spread_p99_ms": round(pct(spread, 99), 2),
+            "publish_call_p50_ms": round(statistics.median(durations), 2),
+            "publish_call_p99_ms": round(pct(durations, 99), 2),
+            "loop_lag_p99_ms": round(pct(lags, 99), 2), "loop_lag_max_ms": round(max(lags), 2)}
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return round(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6, 1)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    from websockets.asyncio.server import broadcast
+
+    from cryptohub_desktop.collectors import coingecko
+    from cryptohub_desktop.config import parse_config
+    from cryptohub_desktop.hub import Hub
+    from cryptohub_desktop.records import Price
+    from cryptohub_desktop.secrets import Secrets
+    from cryptohub_desktop.server import start_server
+    from cryptohub_desktop.timeutil import utcnow
+
+    raise_fd_limit()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
+    cfg = parse_config({"server": {"rate_limit_per_minute": 10_000_000}}, tmp / "none.toml",
+                       data_dir=tmp)
+    hub = Hub(cfg, [coingecko.PROVIDER], Secrets(env={}))
+    await hub.start(schedule=False)
+    handle = await start_server(hub, dataclasses.replace(cfg.server, port=0))
+    bare, bare_clients, bare_port = await start_bare()
+    remote = Remote(1 if args.pin else None)
+    if args.pin:
+        pin(0)
+    sub = json.dumps({"action": "subscribe", "service": "market_data"})
+    results: dict[str, Any] = {"fanout": [], "machine": {"cpus": os.cpu_count(),
+                                                        "python": sys.version.split()[0],
+                                                        "pinned": args.pin}}
+
+    def product_publish(seq: int, t: float) -> None:
+        hub.bus.publish("market_data", {"seq": seq, "t": t, "pad": PAD})
+
+    def bare_publish(seq: int, t: float) -> None:
+        text = json.dumps({"type": "update", "service": "market_data",
+                           "timestamp": "2024-01-01T00:00:00Z",
+                           "data": {"seq": seq, "t": t, "pad": PAD}}, separators=(",", ":"))
+        broadcast(bare_clients, text)
+
+    gc_pauses = GcPauses()
+
+    async def measure(name: str, port: int, publish: Any, n: int, count: int,
+                      interval: float, active: int | None = None) -> dict[str, Any]:
+        """Connect ``n`` clients (``active`` of them subscribed), run the rounds, close."""
+        took = await remote.call("connect", (port, n, sub, n if active is None else active))
+        await asyncio.sleep(0.5)
+        rss = rss_mb()
+        rounds, pooled = [], []
+        gc_pauses.take()
+        for _ in range(args.rounds):
+            timing = await publish_series(publish, count, interval)
+            samples = await remote.call("collect")
+            pooled.append((samples, timing))
+            rounds.append(summarize(samples, active or n, count, timing)["p99_ms"])
+        samples = [x for s_, _ in pooled for x in s_]
+        timing = ([x for _, t in pooled for x in t[0]], [x for _, t in pooled for x in t[1]])
+        row = {"server": name, "connections": n, "connect_s": took, "server_rss_mb": rss,
+               **summarize(samples, active or n, count * args.rounds, timing),
+               "p99_ms_per_round": rounds, "p99_ms_median_round": statistics.median(rounds),
+               **gc_pauses.take()}
+        print(json.dumps(row), flush=True)
+        await remote.call("close")
+        return row
+
+    try:
+        for n in args.sizes:
+            count, interval = args.plan[n]
+            order = [("product", handle.port, product_publish),
+                     ("bare", bare_port, bare_publish)]
+            if args.bare_first:
+                order.reverse()
+            for name, port, publish in order:
+                results["fanout"].append(await measure(name, port, publish, n, count, interval))
+        if args.held:
+            idle, active = args.held
+            count, interval = args.plan.get(active, (30, 0.1))
+            results["held"] = await measure("product", handle.port, product_publish,
+                                            idle + active, count, interval, active)
+        # REST with subscribers attached and updates flowing
+        await remote.call("connect", (handle.port, args.rest_subscribers, sub))
+        now = utcnow()
+        for i, source in enumerate(("coingecko", "binance", "kraken")):
+            await hub.store.write(hub.store.insert_records, source, [
+                Price(sym, 100.0 + i + j, now) for j, sym in enumerate(cfg.watchlist)])
+        stop = asyncio.Event()
+
+        async def background() -> None:
+            seq = 0
+            while not stop.is_set():
+                product_publish(seq, time.monotonic())
+                seq += 1
+                await asyncio.sleep(0.1)
+        bg = asyncio.create_task(background())
+        rest = await remote.call("rest", (handle.port, args.rest_paths, args.rest_requests))
+        stop.set()
+        await bg
+        await remote.call("collect")
+        results["rest"] = {path: {"subscribers": args.rest_subscribers, "requests": len(t),
+                                  "p50_ms": round(pct(t, 50), 2), "p99_ms": round(pct(t, 99), 2),
+                                  "max_ms": round(max(t), 2)} for path, t in rest.items()}
+        print(json.dumps(results["rest"]), flush=True)
+        await remote.call("close")
+    finally:
+        await remote.call("exit", timeout=30)
+        remote.proc.join(10)
+        await handle.close()
+        bare.close()
+        await bare.wait_closed()
+        await hub.stop()
+    ratios = {}
+    for n in args.sizes:
+        rows = {r["server"]: r for r in results["fanout"] if r["subscribers"] == n}
+        if rows.get("bare") and rows["bare"]["p99_ms_median_round"]:
+            ratios[n] = round(rows["product"]["p99_ms_median_round"]
+                              / rows["bare"]["p99_ms_median_round"], 2)
+    results["p99_ratio_product_to_bare"] = ratios
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke check")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--bare-first", action="store_true", help="run the bare server first")
+    ap.add_argument("--no-pin", dest="pin", action="store_false",
+                    help="do not pin the server to CPU 0 and the clients to CPU 1")
+    args = ap.parse_args()
+    if args.quick:
+        args.sizes, args.rounds = [100, 500], 2
+        args.plan = {100: (30, 0.05), 500: (20, 0.1)}
+        args.held = (400, 100)
+        args.rest_subscribers, args.rest_requests = 50, 200
+    else:
+        args.sizes, args.rounds = [100, 1000, 5000], 3
+        # (updates per round, seconds between them): slower for 5,000 so each fan-out ends
+        args.plan = {100: (100, 0.05), 1000: (50, 0.1), 5000: (15, 0.4)}
+        args.held = (4000, 1000)
+        args.rest_subscribers, args.rest_requests = 200, 1000
+    args.rest_paths = ["/health", "/api/status", "/api/market"]
+    t0 = time.monotonic()
+    results = asyncio.run(run(args))
+    results["wall_seconds"] = round(time.monotonic() - t0, 1)
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

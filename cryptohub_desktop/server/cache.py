@@ -1,0 +1,81 @@
+"""Encoded answers cached until the data behind them changes.
+
+The hub publishes an event on the bus after every write that changes a service's
+data, so an answer built from that data stays valid until the next event of the
+topics it depends on. :class:`AnswerCache` keeps each encoded answer with the
+topics' event counts at build time and serves it while they are unchanged (and
+for at most ``ttl`` seconds, for state that changes without an event, such as
+ages). Concurrent requests for the same answer share one build.
+
+Example::
+
+    text = await cache.get(("rest", "/api/market", "symbols=BTC"), ("market_data",),
+                           lambda: build_market_json())
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any
+
+from cryptohub_desktop.bus import TOPICS, Event
+
+MAX_ENTRIES = 512
+
+
+class AnswerCache:
+    """Answers by key, invalidated by bus events of their topics.
+
+    Args:
+        bus: the hub's bus (subscribed to until :meth:`close`).
+        ttl: seconds an answer may be served at most.
+    """
+
+    def __init__(self, bus: Any, ttl: float = 2.0) -> None:
+        self.ttl = ttl
+        self.hits = 0
+        self.builds = 0
+        self._events = dict.fromkeys(TOPICS, 0)
+        self._entries: dict[Hashable, tuple[float, tuple[int, ...], str]] = {}
+        self._building: dict[Hashable, asyncio.Task[str]] = {}
+        self._unsubscribe = bus.subscribe("*", self._on_event)
+
+    def close(self) -> None:
+        """Stop listening to the bus (idempotent)."""
+        self._unsubscribe()
+
+    def _on_event(self, event: Event) -> None:
+        self._events[event.topic] += 1
+
+    async def get(self, key: Hashable, topics: Sequence[str],
+                  build: Callable[[], Awaitable[str]]) -> str:
+        """The cached answer for ``key``, or ``await build()`` (shared by concurrent
+        callers) when an event of ``topics`` came since, or ``ttl`` passed.
+
+        Raises:
+            Exception: whatever ``build`` raised (nothing is cached then).
+        """
+        loop = asyncio.get_running_loop()
+        version = tuple(self._events[t] for t in topics)
+        hit = self._entries.get(key)
+        if hit and hit[1] == version and loop.time() - hit[0] < self.ttl:
+            self.hits += 1
+            return hit[2]
+        flight = (key, version)
+        task = self._building.get(flight)
+        if task is None:
+            task = loop.create_task(self._build(key, version, build))
+            self._building[flight] = task
+            task.add_done_callback(lambda _t: self._building.pop(flight, None))
+        return await asyncio.shield(task)
+
+    async def _build(self, key: Hashable, version: tuple[int, ...],
+                     build: Callable[[], Awaitable[str]]) -> str:
+        started = asyncio.get_running_loop().time()
+        text = await build()
+        self.builds += 1
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[key] = (started, version, text)
+        return text

@@ -1,0 +1,503 @@
+"""Snapshots: the JSON answers of SPEC section 7, built from the hub's state and store.
+
+One ``async def name(hub, **params) -> dict`` per REST path. The local server
+answers REST GETs with them and sends them as WebSocket snapshots (see
+:data:`SERVICE_SNAPSHOTS`); the desktop UI reads the same shapes. Every
+timestamp is a UTC ISO-8601 string ending in ``Z``; every free text that could
+carry a key (error messages, endpoints, alert texts) is masked.
+
+Parameters are expected valid (the server validates query strings first); the
+functions only normalize (upper-case symbols, clamp limits).
+
+Example::
+
+    data = await snapshot.market(hub, symbols=["BTC", "ETH"])
+    data["market"][0]["consensus_price"]
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptohub_desktop import queries
+from cryptohub_desktop.catalogue import CATEGORIES
+from cryptohub_desktop.logs import MaskFilter
+from cryptohub_desktop.timeutil import iso, utcnow
+
+FEAR_GREED = "fear_greed_index"
+NEWS_WINDOW_HOURS = 24
+FAILURE_WINDOW_HOURS = 24
+ROTATIONS_PER_POOL = 20
+SAT_CHAINS = {"bitcoin", "btc", "litecoin", "ltc"}
+DB_CHECK_SECONDS = 2.0
+_db_checks: weakref.WeakKeyDictionary[Any, tuple[float, bool]] = weakref.WeakKeyDictionary()
+
+
+def scrub(hub: Any, text: str | None) -> str | None:
+    """``text`` with every known key and key-looking parameter masked."""
+    if not text:
+        return text
+    return MaskFilter(lambda: hub.secrets.seen).scrub(text)
+
+
+def _read(hub: Any, fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+    if hub.store is None:
+        raise RuntimeError("the hub is not started")
+    return hub.store.read(fn, *args)
+
+
+def _num(value: Any, digits: int | None = None) -> Any:
+    """A JSON-safe number: NaN and infinities become None."""
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None
+        return round(value, digits) if digits is not None else value
+    return value
+
+
+# --- monitoring -------------------------------------------------------------------------
+async def health(hub: Any) -> dict[str, Any]:
+    """``/health``: the server answers."""
+    return {"status": "healthy", "timestamp": iso(utcnow())}
+
+
+async def _database_ok(hub: Any) -> bool:
+    """Whether the database answers a read; checked at most every DB_CHECK_SECONDS."""
+    now = time.monotonic()
+    last = _db_checks.get(hub)
+    if last and now - last[0] < DB_CHECK_SECONDS:
+        return last[1]
+    try:
+        ok = bool(await _read(hub, queries.database_ok))
+    except Exception:  # noqa: BLE001 - any failure means the database is unavailable
+        ok = False
+    _db_checks[hub] = (now, ok)
+    return ok
+
+
+async def status(hub: Any) -> dict[str, Any]:
+    """``/api/status``: provider counts, database state, uptime and system metrics."""
+    db_ok = await _database_ok(hub)
+    counts = hub.status_counts()
+    metrics = {k: _num(v) for k, v in hub.system_metrics().items()}
+    metrics["server_clients"] = hub.server_clients()
+    now = utcnow()
+    started = hub.started_at or now
+    return {"status": metrics["system_health"] if db_ok else "unhealthy",
+            "timestamp": iso(now), "database": "connected" if db_ok else "unavailable",
+            "total_providers": len(hub.providers), "online_providers": counts["online"],
+            "degraded_providers": counts["degraded"], "offline_providers": counts["offline"],
+            "uptime_seconds": round((now - started).total_seconds(), 1),
+            "system_metrics": metrics}
+
+
+async def providers(hub: Any) -> dict[str, Any]:
+    """``/api/providers``: every provider with its health and key state."""
+    stored = await _read(hub, queries.provider_rows)
+    out = []
+    for pid, p in hub.providers.items():
+        h = hub.health.get(pid)
+        row = stored.get(pid, {})
+        spec = p.spec
+        key = hub.key_state(pid)
+        out.append({
+            "id": pid, "name": spec.name, "category": spec.category, "status": h.status,
+            "response_time_ms": _num(h.response_time_ms if h.response_time_ms is not None
+                                     else row.get("response_time_ms")),
+            "success_rate": _num(h.success_rate if h.success_rate is not None
+                                 else row.get("success_rate")),
+            "last_check": iso(h.last_check or row.get("last_check")),
+            "last_success": iso(h.last_success or row.get("last_success")),
+            "requires_key": spec.auth.requires_key, "key_configured": key == "present",
+            "key_state": key, "enabled": bool(hub.enabled.get(pid, True)),
+            "consecutive_failures": h.consecutive_failures,
+            "circuit_open": hub.health.circuit_open(pid), "pool": spec.pool_name,
+            "tier": spec.tier, "docs_url": spec.docs_url})
+    return {"providers": out}
+
+
+async def rate_limits(hub: Any) -> dict[str, Any]:
+    """``/api/rate-limits``: every documented window and its current use."""
+    now = utcnow()
+    out = []
+    for pid, limiter in hub.limiters.items():
+        for u in limiter.usage():
+            out.append({"provider": pid, "limit_type": u.limit_type,
+                        "limit_value": u.limit_value, "current_usage": u.current_usage,
+                        "percentage": u.percentage,
+                        "reset_time": iso(now + timedelta(seconds=u.reset_in_seconds))
+                        if u.current_usage else None,
+                        "warning": u.warning})
+    return {"rate_limits": out}
+
+
+async def schedule(hub: Any) -> dict[str, Any]:
+    """``/api/schedule``: interval, last/next run and on-time record of each provider."""
+    rows = await _read(hub, queries.schedule_rows)
+    out = []
+    for pid, p in hub.providers.items():
+        r = rows.get(pid, {})
+        on_time, late, skip = (r.get("on_time_count", 0), r.get("late_count", 0),
+                               r.get("skip_count", 0))
+        ran = on_time + late + skip
+        nxt = hub.scheduler.next_run(pid) if hub.is_active(pid) else None
+        out.append({"provider": pid, "category": p.spec.category,
+                    "interval": r.get("schedule_interval"),
+                    "interval_seconds": r.get("interval_seconds"),
+                    "active": hub.is_active(pid), "last_run": iso(r.get("last_run")),
+                    "next_run": iso(nxt or (r.get("next_run") if hub.is_active(pid) else None)),
+                    "on_time_count": on_time, "late_count": late, "skip_count": skip,
+                    "on_time_percentage": round(100.0 * on_time / ran, 1) if ran else None})
+    return {"schedule": out}
+
+
+async def freshness(hub: Any) -> dict[str, Any]:
+    """``/api/freshness``: per category, per provider id: staleness and fresh/stale/no_data."""
+    now = utcnow()
+    rows = await _read(hub, queries.schedule_rows)
+    out: dict[str, Any] = {cat: {} for cat in CATEGORIES}
+    for pid, p in hub.providers.items():
+        seconds = rows.get(pid, {}).get("interval_seconds") or 300
+        minutes, state = hub.health.freshness(pid, seconds, now)
+        out.setdefault(p.spec.category, {})[pid] = {
+            "name": p.spec.name, "staleness_minutes": _num(minutes), "status": state}
+    return out
+
+
+async def failures(hub: Any, limit: int = 50) -> dict[str, Any]:
+    """``/api/failures``: the newest failures and the count per error type in 24 h."""
+    since = utcnow() - timedelta(hours=FAILURE_WINDOW_HOURS)
+    rows, counts = await _read(hub, queries.recent_failures, max(1, limit), since)
+    return {"failures": [{
+        "id": r["id"], "provider": r["provider_id"], "timestamp": iso(r["timestamp"]),
+        "error_type": r["error_type"], "error_message": scrub(hub, r["error_message"]),
+        "http_status_code": r["http_status_code"], "endpoint": scrub(hub, r["endpoint"]),
+        "retry_attempted": bool(r["retry_attempted"])} for r in rows],
+        "by_error_type": counts, "window_hours": FAILURE_WINDOW_HOURS}
+
+
+# --- data -------------------------------------------------------------------------------
+async def market(hub: Any, symbols: Sequence[str] | None = None) -> dict[str, Any]:
+    """``/api/market``: per symbol the consensus price and each source's price, age and
+    deviation (default symbols: the watchlist)."""
+    wanted = [s.upper() for s in (symbols or hub.config.watchlist)]
+    rows = await _read(hub, queries.latest_market, wanted, hub.config.consensus_max_age_seconds,
+                       hub.config.consensus_deviation_pct)
+    out = []
+    for r in rows:
+        c = r["consensus"]
+        out.append({
+            "symbol": r["symbol"], "consensus_price": _num(c.price),
+            "source_count": len(c.sources), "outliers": [s.source for s in c.outliers],
+            "price_change_24h": _num(r["price_change_24h"]),
+            "market_cap": _num(r["market_cap"]), "volume_24h": _num(r["volume_24h"]),
+            "sources": [{"source": s.source, "price": _num(s.price), "quote": s.quote,
+                         "timestamp": iso(s.timestamp), "age_seconds": _num(s.age_seconds, 1),
+                         "deviation_pct": _num(s.deviation_pct), "outlier": s.outlier}
+                        for s in c.sources]})
+    return {"timestamp": iso(utcnow()), "max_age_seconds": hub.config.consensus_max_age_seconds,
+            "deviation_threshold_pct": hub.config.consensus_deviation_pct, "market": out}
+
+
+async def history(hub: Any, symbol: str, interval: str = "1h", start: datetime | None = None,
+                  end: datetime | None = None, source: str | None = None,
+                  limit: int = 1000) -> dict[str, Any]:
+    """``/api/history``: OHLCV candles, oldest first (without ``start``: the newest
+    ``limit``)."""
+    symbol = symbol.upper()
+    rows = await _read(hub, queries.ohlcv_rows, symbol, interval, start, end, source,
+                       max(1, limit))
+    return {"symbol": symbol, "interval": interval, "source": source, "start": iso(start),
+            "end": iso(end), "count": len(rows), "history": [{
+                "source": r["source"], "open_time": iso(r["open_time"]), "open": _num(r["open"]),
+                "high": _num(r["high"]), "low": _num(r["low"]), "close": _num(r["close"]),
+                "volume": _num(r["volume"])} for r in rows]}
+
+
+async def news(hub: Any, limit: int = 20, q: str | None = None) -> dict[str, Any]:
+    """``/api/news``: the newest articles with their sentiment (``q``: text search)."""
+    rows = await _read(hub, queries.latest_news, max(1, limit), q or None)
+    return {"count": len(rows), "news": [{
+        "id": r["id"], "title": r["title"], "url": r["url"], "source": r["source"],
+        "published_at": iso(r["published_at"]), "sentiment": r["sentiment"],
+        "sentiment_score": _num(r["sentiment_score"]),
+        "tags": [t.strip() for t in (r["tags"] or "").split(",") if t.strip()],
+        "summary": (r["content"] or "")[:500]} for r in rows]}
+
+
+async def sentiment(hub: Any) -> dict[str, Any]:
+    """``/api/sentiment``: the latest Fear & Greed value and text sentiment aggregates."""
+    metrics = await _read(hub, queries.latest_sentiment_metrics)
+    since = utcnow() - timedelta(hours=NEWS_WINDOW_HOURS)
+    headlines = await _read(hub, queries.news_sentiment_counts, since)
+    fg = next((m for m in metrics if m["metric_name"] == FEAR_GREED), None)
+    model = getattr(hub.text_model, "name", None)
+    return {"timestamp": iso(utcnow()),
+            "fear_greed": {"value": _num(fg["value"]), "classification": fg["classification"],
+                           "timestamp": iso(fg["timestamp"]), "source": fg["source"]}
+            if fg else None,
+            "text": {"model": model if isinstance(model, str) else None,
+                     "metrics": [{"metric_name": m["metric_name"], "value": _num(m["value"]),
+                                  "classification": m["classification"],
+                                  "timestamp": iso(m["timestamp"]), "source": m["source"]}
+                                 for m in metrics if m["metric_name"] != FEAR_GREED],
+                     "headlines": {**headlines, "average_score": _num(headlines["average_score"]),
+                                   "window_hours": NEWS_WINDOW_HOURS}}}
+
+
+async def whales(hub: Any, min_usd: float | None = None, chain: str | None = None,
+                 limit: int = 50) -> dict[str, Any]:
+    """``/api/whales``: the newest large transactions."""
+    rows = await _read(hub, queries.whale_rows, min_usd, chain, max(1, limit))
+    return {"count": len(rows), "whales": [{
+        "blockchain": r["blockchain"], "transaction_hash": r["transaction_hash"],
+        "from_address": r["from_address"], "to_address": r["to_address"],
+        "amount": _num(r["amount"]), "symbol": r["symbol"], "amount_usd": _num(r["amount_usd"]),
+        "timestamp": iso(r["timestamp"]), "source": r["source"]} for r in rows]}
+
+
+async def gas(hub: Any) -> dict[str, Any]:
+    """``/api/gas``: the newest gas reading of each chain (gwei; sat/vB for bitcoin)."""
+    rows = await _read(hub, queries.latest_gas)
+    return {"gas": [{
+        "blockchain": r["blockchain"],
+        "unit": "sat/vB" if r["blockchain"].lower() in SAT_CHAINS else "gwei",
+        "slow": _num(r["slow_gas_price"]), "standard": _num(r["standard_gas_price"]),
+        "fast": _num(r["fast_gas_price"]), "gas_price": _num(r["gas_price_gwei"]),
+        "timestamp": iso(r["timestamp"]), "source": r["source"]} for r in rows]}
+
+
+async def blocks(hub: Any) -> dict[str, Any]:
+    """``/api/blocks``: per chain each RPC node's height, its lag behind the highest and
+    its response time; plus the explorers' newest chain statistics."""
+    nodes = await _read(hub, queries.latest_node_heights)
+    stats = await _read(hub, queries.latest_chain_stats)
+    chains = []
+    for chain, rows in sorted(nodes.items()):
+        top = max(r["block_height"] for r in rows)
+        chains.append({"chain": chain, "highest_block": top, "nodes": [{
+            "provider": r["provider"], "block_height": r["block_height"],
+            "lag_blocks": top - r["block_height"], "response_time_ms": _num(r["response_time_ms"]),
+            "timestamp": iso(r["timestamp"])} for r in rows]})
+    return {"blocks": chains, "explorers": [{
+        "blockchain": s["blockchain"], "latest_block": s["latest_block"],
+        "total_transactions": s["total_transactions"],
+        "network_hashrate": _num(s["network_hashrate"]), "difficulty": _num(s["difficulty"]),
+        "mempool_size": s["mempool_size"], "timestamp": iso(s["timestamp"]),
+        "source": s["source"]} for s in stats]}
+
+
+async def onchain(hub: Any) -> dict[str, Any]:
+    """``/api/onchain``: the newest value of each on-chain metric per chain and source."""
+    rows = await _read(hub, queries.latest_onchain)
+    return {"onchain": [{"metric": r["metric"], "chain": r["chain"], "value": _num(r["value"]),
+                         "timestamp": iso(r["timestamp"]), "source": r["source"]} for r in rows]}
+
+
+async def alerts(hub: Any, limit: int = 50, unacknowledged: bool = False) -> dict[str, Any]:
+    """``/api/alerts``: the newest alerts."""
+    rows = await _read(hub, queries.recent_alerts, max(1, limit), unacknowledged)
+    return {"alerts": [{
+        "id": r["id"], "timestamp": iso(r["timestamp"]), "provider_id": r["provider_id"],
+        "alert_type": r["alert_type"], "severity": r["severity"],
+        "message": scrub(hub, r["message"]), "acknowledged": bool(r["acknowledged"]),
+        "acknowledged_at": iso(r["acknowledged_at"])} for r in rows]}
+
+
+async def pools(hub: Any) -> dict[str, Any]:
+    """``/api/pools``: each pool's strategy, members in order, current provider and
+    recent rotations."""
+    history_rows = await _read(hub, queries.rotation_rows, list(hub.pools), ROTATIONS_PER_POOL)
+    out = []
+    for name, pool in hub.pools.items():
+        out.append({
+            "name": name, "category": pool.category, "strategy": pool.strategy,
+            "current_provider": pool.current, "rotation_count": pool.rotation_count,
+            "members": [{"provider_id": m.provider_id, "priority": i, "enabled": m.enabled,
+                         "healthy": bool(pool.healthy(m.provider_id)),
+                         "status": hub.health.get(m.provider_id).status,
+                         "use_count": m.use_count, "success_count": m.success_count,
+                         "failure_count": m.failure_count, "last_used": iso(m.last_used)}
+                        for i, m in enumerate(pool.members)],
+            "rotation_history": [{"from_provider": r["from_provider"],
+                                  "to_provider": r["to_provider"], "reason": r["reason"],
+                                  "timestamp": iso(r["timestamp"])}
+                                 for r in history_rows.get(name, [])]})
+    return {"pools": out}
+
+
+# --- WebSocket service snapshots -----------------------------------------------------------
+async def explorers(hub: Any) -> dict[str, Any]:
+    """The ``explorers`` service: gas and the explorers' chain statistics."""
+    b = await blocks(hub)
+    return {"gas": (await gas(hub))["gas"], "explorers": b["explorers"]}
+
+
+async def health_checker(hub: Any) -> dict[str, Any]:
+    """The ``health_checker`` service: overall status and every provider's health."""
+    return {"status": await status(hub), "providers": (await providers(hub))["providers"]}
+
+
+#: WebSocket service -> the snapshot a new subscriber gets first (SPEC section 8)
+SERVICE_SNAPSHOTS: dict[str, Callable[[Any], Awaitable[dict[str, Any]]]] = {
+    "market_data": market,
+    "explorers": explorers,
+    "news": news,
+    "sentiment": sentiment,
+    "whale_tracking": whales,
+    "rpc_nodes": blocks,
+    "onchain": onchain,
+    "health_checker": health_checker,
+    "scheduler": schedule,
+    "alerts": alerts,
+}
+
+
+async def service_snapshot(hub: Any, service: str) -> dict[str, Any]:
+    """The current state of one WebSocket service.
+
+    Raises:
+        KeyError: ``service`` is not one of :data:`SERVICE_SNAPSHOTS`.
+    """
+    return await SERVICE_SNAPSHOTS[service](hub)
+
+
+# --- desktop UI reads (appended for the UI's dashboard and provider details) ---------------
+#: chart range (seconds) -> candle intervals to use, best first
+CHART_INTERVALS = {3600: ("1m", "5m", "15m", "1h"), 86400: ("1m", "5m", "15m", "1h"),
+                   7 * 86400: ("1h", "15m", "4h", "1m", "1d"), 30 * 86400: ("1h", "4h", "1d"),
+                   365 * 86400: ("1d", "4h", "1h")}
+TICK_RANGE_MAX = 7 * 86400
+
+
+def _epoch(t: datetime) -> float:
+    from cryptohub_desktop.timeutil import from_db
+    aware = from_db(t)
+    assert aware is not None
+    return aware.timestamp()
+
+
+def _chart_read(symbol: str, seconds: int) -> dict[str, Any]:
+    from peewee import fn as sqlfn
+
+    from cryptohub_desktop.models import OHLCV, MarketPrice
+    last_candle = OHLCV.select(sqlfn.MAX(OHLCV.open_time)).where(OHLCV.symbol == symbol).scalar()
+    last_tick = (MarketPrice.select(sqlfn.MAX(MarketPrice.timestamp))
+                 .where(MarketPrice.symbol == symbol).scalar())
+    ends = [t for t in (last_candle, last_tick) if t]
+    if not ends:
+        return {"end": None, "series": []}
+    end = max(ends)
+    start = end - timedelta(seconds=seconds)
+    prefs = CHART_INTERVALS.get(seconds) or ("1h", "1d")
+    counts: dict[str, dict[str, int]] = {}
+    for src, iv, n in (OHLCV.select(OHLCV.source, OHLCV.interval, sqlfn.COUNT(OHLCV.id))
+                       .where(OHLCV.symbol == symbol, OHLCV.open_time >= start,
+                              OHLCV.open_time <= end)
+                       .group_by(OHLCV.source, OHLCV.interval).tuples()):
+        counts.setdefault(src, {})[iv] = n
+    series = []
+    for src, ivs in sorted(counts.items()):
+        iv = next((i for i in prefs if ivs.get(i, 0) >= 2), None) or max(ivs, key=ivs.__getitem__)
+        rows = (OHLCV.select(OHLCV.open_time, OHLCV.open, OHLCV.high, OHLCV.low, OHLCV.close)
+                .where(OHLCV.symbol == symbol, OHLCV.source == src, OHLCV.interval == iv,
+                       OHLCV.open_time >= start, OHLCV.open_time <= end)
+                .order_by(OHLCV.open_time).tuples())
+        cols = list(zip(*rows, strict=True)) or [(), (), (), (), ()]
+        series.append({"source": src, "interval": iv, "t": [_epoch(t) for t in cols[0]],
+                       "open": list(cols[1]), "high": list(cols[2]), "low": list(cols[3]),
+                       "close": list(cols[4])})
+    if seconds <= TICK_RANGE_MAX:
+        ticks: dict[str, tuple[list[float], list[float]]] = {}
+        for src, ts, price in (MarketPrice.select(MarketPrice.source, MarketPrice.timestamp,
+                                                  MarketPrice.price_usd)
+                               .where(MarketPrice.symbol == symbol, MarketPrice.timestamp >= start,
+                                      MarketPrice.timestamp <= end)
+                               .order_by(MarketPrice.timestamp).tuples()):
+            if src in counts:
+                continue
+            t, p = ticks.setdefault(src, ([], []))
+            t.append(_epoch(ts))
+            p.append(price)
+        series += [{"source": src, "interval": "tick", "t": t, "close": p}
+                   for src, (t, p) in sorted(ticks.items())]
+    return {"end": iso(end), "series": series}
+
+
+async def chart(hub: Any, symbol: str, seconds: int = 86400) -> dict[str, Any]:
+    """Price series of ``symbol`` for a chart: the ``seconds`` up to the newest data point,
+    one series per source (candles at the best interval for the range, else the source's
+    price ticks for ranges up to 7 days). Times are Unix seconds (compact, fast to plot)."""
+    symbol = symbol.upper()
+    data = await _read(hub, _chart_read, symbol, int(seconds))
+    return {"symbol": symbol, "seconds": int(seconds), **data}
+
+
+def _price_history_read(symbols: list[str], since: datetime,
+                        bucket_seconds: int) -> dict[str, list[tuple[float, float]]]:
+    from itertools import chain
+
+    from cryptohub_desktop.models import OHLCV, MarketPrice
+    from cryptohub_desktop.timeutil import to_db
+    sums: dict[str, dict[int, list[float]]] = {s: {} for s in symbols}
+    ticks = (MarketPrice.select(MarketPrice.symbol, MarketPrice.timestamp, MarketPrice.price_usd)
+             .where(MarketPrice.symbol.in_(symbols), MarketPrice.timestamp >= to_db(since))
+             .tuples())
+    candles = (OHLCV.select(OHLCV.symbol, OHLCV.open_time, OHLCV.close)
+               .where(OHLCV.symbol.in_(symbols), OHLCV.interval.in_(["1m", "5m", "15m", "1h"]),
+                      OHLCV.open_time >= to_db(since)).tuples())
+    for sym, ts, price in chain(ticks, candles):
+        b = int(_epoch(ts) // bucket_seconds)
+        acc = sums[sym].setdefault(b, [0.0, 0])
+        acc[0] += price
+        acc[1] += 1
+    return {s: [(b * bucket_seconds, a[0] / a[1]) for b, a in sorted(buckets.items())]
+            for s, buckets in sums.items()}
+
+
+async def price_history(hub: Any, symbols: Sequence[str] | None = None, hours: int = 24,
+                        buckets: int = 48) -> dict[str, Any]:
+    """Average price of each symbol over all sources (price ticks and short candles) in
+    ``buckets`` slots of the last ``hours`` (watchlist sparklines):
+    ``{"series": {"BTC": [[unix, price], ...]}}``."""
+    wanted = [s.upper() for s in (symbols or hub.config.watchlist)]
+    since = utcnow() - timedelta(hours=hours)
+    data = await _read(hub, _price_history_read, wanted, since,
+                       max(60, int(hours * 3600 / max(1, buckets))))
+    return {"hours": hours, "series": {s: [[t, _num(p)] for t, p in v] for s, v in data.items()}}
+
+
+def _activity_read(provider_id: str, limit: int) -> tuple[list[dict[str, Any]],
+                                                          list[dict[str, Any]]]:
+    from cryptohub_desktop.models import ConnectionAttempt, FailureLog
+    attempts = list(ConnectionAttempt.select(
+        ConnectionAttempt.timestamp, ConnectionAttempt.status, ConnectionAttempt.response_time_ms,
+        ConnectionAttempt.http_status_code, ConnectionAttempt.error_type)
+        .where(ConnectionAttempt.provider_id == provider_id)
+        .order_by(ConnectionAttempt.timestamp.desc()).limit(limit).dicts())
+    fails = list(FailureLog.select(
+        FailureLog.timestamp, FailureLog.error_type, FailureLog.error_message,
+        FailureLog.http_status_code, FailureLog.endpoint)
+        .where(FailureLog.provider_id == provider_id)
+        .order_by(FailureLog.timestamp.desc()).limit(20).dicts())
+    attempts.reverse()
+    return attempts, fails
+
+
+async def provider_activity(hub: Any, provider_id: str, limit: int = 200) -> dict[str, Any]:
+    """One provider's recent requests (response-time history, oldest first) and its
+    newest failures."""
+    attempts, fails = await _read(hub, _activity_read, provider_id, max(1, limit))
+    return {"provider": provider_id,
+            "attempts": [{"timestamp": iso(a["timestamp"]), "status": a["status"],
+                          "response_time_ms": _num(a["response_time_ms"]),
+                          "http_status_code": a["http_status_code"],
+                          "error_type": a["error_type"]} for a in attempts],
+            "failures": [{"timestamp": iso(f["timestamp"]), "error_type": f["error_type"],
+                          "error_message": scrub(hub, f["error_message"]),
+                          "http_status_code": f["http_status_code"],
+                          "endpoint": scrub(hub, f["endpoint"])} for f in fails]}

@@ -1,0 +1,47 @@
+"""The hub's bus, bridged to Qt signals.
+
+The bus calls subscribers synchronously on the event-loop thread, which in the
+GUI is the Qt thread (qasync), so the bridge only re-emits: receivers decide
+what to refresh and coalesce it (:class:`~cryptohub_desktop.ui.coalesce.Coalescer`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from cryptohub_desktop.bus import Bus, Event
+
+
+class HubBridge(QObject):
+    """Re-emits every bus event as Qt signals.
+
+    Args:
+        bus: the hub's bus.
+
+    Signals:
+        event(str, dict): any event: (topic, data).
+        status_changed(str, str): a provider's health status changed: (id, new).
+        alert(dict): an alert row was stored (id, severity, alert_type, message ...).
+    """
+
+    event = Signal(str, dict)
+    status_changed = Signal(str, str)
+    alert = Signal(dict)
+
+    def __init__(self, bus: Bus, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._unsubscribe = bus.subscribe("*", self._on_bus_event)
+
+    def _on_bus_event(self, ev: Event) -> None:
+        data: dict[str, Any] = ev.data
+        self.event.emit(ev.topic, data)
+        if ev.topic == "health_checker" and data.get("event") == "status":
+            self.status_changed.emit(str(data.get("provider")), str(data.get("new")))
+        elif ev.topic == "alerts":
+            self.alert.emit(data)
+
+    def close(self) -> None:
+        """Stop listening (idempotent)."""
+        self._unsubscribe()

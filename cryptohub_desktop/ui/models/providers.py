@@ -1,0 +1,70 @@
+"""The providers table: health, rate-limit use, freshness and key state per provider."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtGui import QColor
+
+from cryptohub_desktop.ui import fmt
+from cryptohub_desktop.ui.models.table import Column, Row, RowsModel
+from cryptohub_desktop.ui.theme import AMBER, GREEN, STATUS_COLORS, status_color, status_label
+
+KEY_TEXT = {"not_needed": "—", "present": "present", "missing": "needs key"}
+FRESH_COLORS = {"fresh": GREEN, "stale": AMBER}
+
+
+def provider_rows(providers: dict[str, Any], limits: dict[str, Any],
+                  freshness: dict[str, Any]) -> list[Row]:
+    """Rows from the providers, rate_limits and freshness snapshots."""
+    usage: dict[str, dict[str, Any]] = {}
+    for u in limits.get("rate_limits", []):
+        best = usage.get(u["provider"])
+        if best is None or u["percentage"] > best["percentage"]:
+            usage[u["provider"]] = u
+    fresh = {pid: f for cat in freshness.values() if isinstance(cat, dict)
+             for pid, f in cat.items()}
+    rows = []
+    for p in providers.get("providers", []):
+        u = usage.get(p["id"])
+        f = fresh.get(p["id"], {})
+        rows.append({
+            **p,
+            "rate_pct": u["percentage"] if u else None,
+            "rate_text": (f"{u['current_usage']}/{u['limit_value']} "
+                          f"{u['limit_type'].replace('_', ' ')}") if u else "no documented limit",
+            "freshness": f.get("status", "no_data"),
+            "staleness_minutes": f.get("staleness_minutes"),
+        })
+    return rows
+
+
+def _fresh_text(row: Row) -> str:
+    state = row.get("freshness") or "no_data"
+    if state == "no_data":
+        return "no data"
+    return f"{state} ({fmt.minutes(row.get('staleness_minutes'))})"
+
+
+def _key_color(row: Row) -> QColor | None:
+    return QColor(STATUS_COLORS["needs_key"]) if row.get("key_state") == "missing" else None
+
+
+COLUMNS = [
+    Column("name", "Provider", tooltip=lambda r: f"{r['id']} · {r.get('docs_url', '')}"),
+    Column("status", "Status", fmt=status_label, color=lambda r: status_color(r["status"])),
+    Column("category", "Category", fmt=lambda v: str(v).replace("_", " ")),
+    Column("response_time_ms", "Response", fmt=fmt.ms, numeric=True),
+    Column("success_rate", "Success", fmt=lambda v: fmt.pct(v, signed=False), numeric=True),
+    Column("last_check", "Last check", fmt=fmt.ago, tooltip=lambda r: fmt.local(r["last_check"])),
+    Column("rate_pct", "Rate limit", numeric=True, tooltip=lambda r: r.get("rate_text")),
+    Column("freshness", "Freshness", value=_fresh_text,
+           color=lambda r: QColor(FRESH_COLORS[r["freshness"]])
+           if r.get("freshness") in FRESH_COLORS else None),
+    Column("key_state", "Key", fmt=lambda v: KEY_TEXT.get(v, v), color=_key_color),
+    Column("enabled", "Enabled", fmt=lambda v: "yes" if v else "no"),
+]
+
+
+def make_model() -> RowsModel:
+    return RowsModel(COLUMNS, key=lambda r: r["id"])

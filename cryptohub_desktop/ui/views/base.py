@@ -1,0 +1,73 @@
+"""The base of every view: a widget with a coalesced async refresh."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+
+from cryptohub_desktop.ui.coalesce import Coalescer
+from cryptohub_desktop.ui.context import UiContext
+
+
+class View(QWidget):
+    """A page of the main window.
+
+    Subclasses set :attr:`key`, :attr:`title`, :attr:`topics` (bus topics that make
+    the page stale) and implement :meth:`refresh` (read snapshots, update models).
+
+    Args:
+        ctx: the hub and UI services.
+    """
+
+    key = ""
+    title = ""
+    topics: tuple[str, ...] = ()
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.hub = ctx.hub
+        self.coalescer = Coalescer(self._guarded_refresh, active=self.isVisible, parent=self)
+
+    async def _guarded_refresh(self) -> None:
+        if self.hub.store is None:  # not started yet, or stopping
+            return
+        await self.refresh()
+
+    async def refresh(self) -> None:
+        """Read what the page shows and update its models in place."""
+
+    def poke(self) -> None:
+        self.coalescer.poke()
+
+    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)  # type: ignore[arg-type]
+        self.coalescer.activate()
+
+
+def heading(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setProperty("role", "title")
+    return label
+
+
+def muted(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setProperty("role", "muted")
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class Card(QFrame):
+    """A titled panel."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setProperty("role", "card")
+        self.body = QVBoxLayout(self)
+        self.body.setContentsMargins(10, 8, 10, 10)
+        self.body.setSpacing(6)
+        t = QLabel(title)
+        t.setStyleSheet("font-weight: 600;")
+        self.body.addWidget(t)

@@ -1,0 +1,155 @@
+"""Dashboard: the watchlist, the price chart, Fear & Greed, gas and top news."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
+
+from cryptohub_desktop import snapshot
+from cryptohub_desktop.ui import fmt
+from cryptohub_desktop.ui.models import market as market_models
+from cryptohub_desktop.ui.models.table import Column, RowsModel
+from cryptohub_desktop.ui.views.base import Card, View, muted
+from cryptohub_desktop.ui.views.chart_panel import ChartPanel
+from cryptohub_desktop.ui.widgets.delegates import SparklineDelegate
+from cryptohub_desktop.ui.widgets.gauge import FearGreedGauge
+from cryptohub_desktop.ui.widgets.table import DataTable
+
+SPARK_BUCKET = 1800  # seconds per sparkline point (48 points a day)
+CHART_EVERY = 5.0  # reload the chart at most this often on live updates
+
+TOP_NEWS = [
+    Column("title", "Headline", tooltip=lambda r: r.get("summary") or r.get("title")),
+    Column("source", "Source"),
+    Column("published_at", "When", fmt=fmt.ago),
+]
+MINI_GAS = [
+    Column("blockchain", "Chain"),
+    Column("slow", "Slow", fmt=lambda v: fmt.number(v, 2), numeric=True),
+    Column("standard", "Std", fmt=lambda v: fmt.number(v, 2), numeric=True),
+    Column("fast", "Fast", fmt=lambda v: fmt.number(v, 2), numeric=True),
+    Column("unit", "Unit"),
+]
+
+
+class DashboardView(View):
+    """The first page.
+
+    Signals:
+        open_view(str, object): go to another page (e.g. news) with something to select.
+    """
+
+    key = "dashboard"
+    title = "Dashboard"
+    topics = ("market_data", "sentiment", "explorers", "news")
+    open_view = Signal(str, object)
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.watchlist = market_models.make_model()
+        self.watch_table = DataTable(self.watchlist, "watchlist",
+                                     "No prices yet: the market collectors run every minute.",
+                                     stretch="spark", compact=True)
+        self.watch_table.view.setToolTip("Select a symbol to chart it; right-click to export")
+        spark_col = self.watchlist.column_of("spark")
+        self.watch_table.view.setItemDelegateForColumn(spark_col, SparklineDelegate(self))
+        self.watch_table.view.setColumnWidth(spark_col, 120)
+        self.watch_table.row_selected.connect(self.on_watch_table_row_selected)
+        self.chart_panel = ChartPanel(self.hub, ctx.state, ctx.theme)
+        self.gauge = FearGreedGauge()
+        self.gauge_note = muted("")
+        self.gas = RowsModel(MINI_GAS, key=lambda r: r["blockchain"])
+        self.gas_table = DataTable(self.gas, "gas", "No gas readings yet.", stretch="blockchain",
+                                   compact=True)
+        self.news = RowsModel(TOP_NEWS, key=lambda r: r["url"])
+        self.news_table = DataTable(self.news, "top-news", "No headlines yet.", stretch="title",
+                                    compact=True)
+        self.news_table.view.doubleClicked.connect(self.on_news_double_clicked)
+
+        left = QSplitter(Qt.Orientation.Vertical)
+        wcard = Card("Watchlist")
+        wcard.body.addWidget(self.watch_table)
+        wcard.setMinimumHeight(215)
+        ccard = Card("Price")
+        ccard.body.addWidget(self.chart_panel)
+        left.addWidget(wcard)
+        left.addWidget(ccard)
+        left.setStretchFactor(0, 0)
+        left.setStretchFactor(1, 1)
+        left.setSizes([230, 600])
+        right = QVBoxLayout()
+        gcard = Card("Fear & Greed")
+        gcard.body.addWidget(self.gauge)
+        gcard.body.addWidget(self.gauge_note)
+        right.addWidget(gcard)
+        gascard = Card("Gas")
+        gascard.body.addWidget(self.gas_table)
+        gascard.setFixedHeight(190)
+        right.addWidget(gascard)
+        ncard = Card("Top news (double-click to open)")
+        ncard.body.addWidget(self.news_table)
+        right.addWidget(ncard, 1)
+        side = QWidget()
+        side.setLayout(right)
+        side.setMinimumWidth(250)
+        side.setMaximumWidth(420)
+        right.setContentsMargins(0, 0, 0, 0)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(side)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 0)
+        split.setSizes([900, 350])
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(12, 12, 12, 12)
+        lay.addWidget(split)
+        self._spark: dict[str, dict[int, float]] = {}
+        self._seeded = False
+        self._chart_at = 0.0
+
+    async def refresh(self) -> None:
+        hub = self.hub
+        market = await snapshot.market(hub)
+        if not self._seeded:
+            hist = await snapshot.price_history(hub, hours=24, buckets=48)
+            for sym, pts in hist["series"].items():
+                self._spark[sym] = {int(t // SPARK_BUCKET): p for t, p in pts if p}
+            self._seeded = True
+        now_bucket = int(time.time() // SPARK_BUCKET)
+        for m in market["market"]:
+            if m.get("consensus_price"):
+                series = self._spark.setdefault(m["symbol"], {})
+                series[now_bucket] = m["consensus_price"]
+                for b in [b for b in series if b < now_bucket - 48]:
+                    del series[b]
+        spark = {s: [v for _, v in sorted(d.items())] for s, d in self._spark.items()}
+        self.watchlist.set_rows(market_models.watchlist_rows(market, spark))
+        self.chart_panel.set_symbols(list(hub.config.watchlist))
+
+        sent = await snapshot.sentiment(hub)
+        fg = sent.get("fear_greed")
+        if fg:
+            self.gauge.set_value(fg["value"], fg.get("classification") or "")
+            self.gauge_note.setText(f"{fg['source']} · {fmt.local(fg['timestamp'])}")
+        else:
+            self.gauge.set_value(None)
+            self.gauge_note.setText("alternative.me's index arrives with the sentiment "
+                                    "collectors (every 15 min).")
+        self.gas.set_rows((await snapshot.gas(hub))["gas"])
+        self.news.set_rows((await snapshot.news(hub, limit=12))["news"])
+        if time.monotonic() - self._chart_at >= CHART_EVERY:
+            self._chart_at = time.monotonic()
+            await self.chart_panel.load()
+
+    def on_watch_table_row_selected(self, row: dict[str, Any]) -> None:
+        self.chart_panel.symbol.setCurrentText(row["symbol"])
+
+    def on_news_double_clicked(self, index: Any) -> None:
+        row = self.news_table.current_row()
+        if row and row.get("url"):
+            QDesktopServices.openUrl(QUrl(row["url"]))
+

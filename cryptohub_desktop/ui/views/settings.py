@@ -1,0 +1,211 @@
+"""Settings: API keys (keychain), intervals, retention, server, watchlist, theme.
+
+Everything but the keys is written to the TOML config file
+(:func:`~cryptohub_desktop.ui.views.settings_io.save_settings`) and applied to
+the running hub at once: intervals re-schedule, the server restarts when its
+bind changes, the theme repaints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from qasync import asyncSlot
+
+from cryptohub_desktop.catalogue import CATEGORIES
+from cryptohub_desktop.config import Config
+from cryptohub_desktop.errors import ConfigError
+from cryptohub_desktop.secrets import mask
+from cryptohub_desktop.ui.theme import GREEN, MODES, RED
+from cryptohub_desktop.ui.views.base import Card, View, heading, muted
+from cryptohub_desktop.ui.views.settings_io import save_settings
+from cryptohub_desktop.ui.views.settings_keys import KeysPanel
+
+PRESETS = ["every_30_sec", "every_1_min", "every_2_min", "every_5_min", "every_10_min",
+           "every_15_min", "every_30_min", "every_1_hour"]
+
+
+class SettingsView(View):
+    key = "settings"
+    title = "Settings"
+    topics = ()
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.cfg: Config = ctx.extra.get("config") or self.hub.config
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        outer.addWidget(scroll)
+        page = QWidget()
+        scroll.setWidget(page)
+        lay = QVBoxLayout(page)
+        lay.setContentsMargins(16, 12, 16, 12)
+        lay.addWidget(heading("Settings"))
+        self.path_label = muted(f"Config file: {self.cfg.path}")
+        lay.addWidget(self.path_label)
+
+        keys = Card("API keys")
+        self.keys = KeysPanel(self.hub)
+        keys.body.addWidget(self.keys)
+        lay.addWidget(keys)
+
+        sched = Card("Collection")
+        grid = QGridLayout()
+        self.intervals: dict[str, QComboBox] = {}
+        for i, cat in enumerate(CATEGORIES):
+            combo = QComboBox()
+            combo.setEditable(True)
+            combo.addItems(PRESETS)
+            combo.setCurrentText(self.cfg.schedule.get(cat, "every_5_min"))
+            self.intervals[cat] = combo
+            grid.addWidget(QLabel(cat.replace("_", " ").capitalize()), i // 2, (i % 2) * 2)
+            grid.addWidget(combo, i // 2, (i % 2) * 2 + 1)
+        sched.body.addLayout(grid)
+        form = QFormLayout()
+        self.retention = QSpinBox()
+        self.retention.setRange(0, 3650)
+        self.retention.setSuffix(" days")
+        self.retention.setSpecialValueText("keep forever")
+        self.retention.setValue(self.cfg.retention_days)
+        form.addRow("Keep history for", self.retention)
+        self.watchlist = QLineEdit(", ".join(self.cfg.watchlist))
+        self.watchlist.setPlaceholderText("BTC, ETH, SOL")
+        form.addRow("Watchlist", self.watchlist)
+        sched.body.addLayout(form)
+        lay.addWidget(sched)
+
+        srv = Card("Local server")
+        form = QFormLayout()
+        self.server_enabled = QCheckBox("Serve REST + WebSocket on this machine")
+        self.server_enabled.setChecked(self.cfg.server.enabled)
+        self.host = QLineEdit(self.cfg.server.host)
+        self.port = QSpinBox()
+        self.port.setRange(1, 65535)
+        self.port.setValue(self.cfg.server.port)
+        token_row = QHBoxLayout()
+        self.token = QLineEdit()
+        self.token.setReadOnly(True)
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.show_token = QPushButton("Show")
+        self.show_token.setCheckable(True)
+        self.show_token.toggled.connect(self.on_show_token_toggled)
+        self.copy_token = QPushButton("Copy")
+        self.copy_token.clicked.connect(self.on_copy_token_clicked)
+        token_row.addWidget(self.token, 1)
+        token_row.addWidget(self.show_token)
+        token_row.addWidget(self.copy_token)
+        form.addRow(self.server_enabled)
+        form.addRow("Host", self.host)
+        form.addRow("Port", self.port)
+        form.addRow("Access token", token_row)
+        form.addRow("", muted("Needed by clients when the server listens beyond this machine "
+                              "(Authorization: Bearer … or ?token=…). Kept in the keychain."))
+        srv.body.addLayout(form)
+        lay.addWidget(srv)
+
+        look = Card("Window")
+        form = QFormLayout()
+        self.theme_combo = QComboBox()
+        self.theme_combo.addItems(MODES)
+        self.theme_combo.setCurrentText(ctx.theme.mode)
+        self.close_to_tray = QCheckBox("Closing the window keeps collecting in the tray")
+        self.close_to_tray.setChecked(ctx.state.close_to_tray)
+        form.addRow("Theme", self.theme_combo)
+        form.addRow(self.close_to_tray)
+        look.body.addLayout(form)
+        lay.addWidget(look)
+
+        buttons = QHBoxLayout()
+        self.message = QLabel()
+        self.save_button = QPushButton("Save settings")
+        self.save_button.setDefault(True)
+        self.save_button.clicked.connect(self.on_save_clicked)
+        buttons.addWidget(self.message, 1)
+        buttons.addWidget(self.save_button)
+        lay.addLayout(buttons)
+        lay.addStretch(1)
+
+    async def refresh(self) -> None:
+        await self.keys.refresh()
+        token = await asyncio.to_thread(self.hub.secrets.server_token)
+        self.token.setText(token or "")
+        self.token.setToolTip(mask(token))
+
+    def focus_item(self, entry: str) -> None:
+        """Put the cursor in the key entry ``entry`` (from "Add key" elsewhere)."""
+        self.keys.focus_entry(entry)
+
+    def on_show_token_toggled(self, shown: bool) -> None:
+        self.token.setEchoMode(QLineEdit.EchoMode.Normal if shown
+                               else QLineEdit.EchoMode.Password)
+        self.show_token.setText("Hide" if shown else "Show")
+
+    def on_copy_token_clicked(self) -> None:
+        QGuiApplication.clipboard().setText(self.token.text())
+        self._say("Token copied to the clipboard", True)
+
+    def changes(self) -> dict[str, dict[str, Any]]:
+        """What the form says, as config sections."""
+        symbols = [s for s in re.split(r"[\s,;]+", self.watchlist.text().upper()) if s]
+        return {
+            "schedule": {c: w.currentText().strip() for c, w in self.intervals.items()},
+            "retention": {"days": self.retention.value()},
+            "watchlist": {"symbols": symbols},
+            "server": {"enabled": self.server_enabled.isChecked(),
+                       "host": self.host.text().strip(), "port": self.port.value()},
+            "ui": {"theme": self.theme_combo.currentText()},
+        }
+
+    @asyncSlot()
+    async def on_save_clicked(self) -> None:
+        await self.save()
+
+    async def save(self) -> bool:
+        """Validate, write the config file, apply to the running app."""
+        from cryptohub_desktop.collectors import all_providers
+        secrets = self.hub.secrets
+        try:
+            new, ui_in_file = await asyncio.to_thread(
+                save_settings, self.cfg, self.changes(), forbidden=set(secrets.seen),
+                known_providers={p.id for p in all_providers()})
+        except ConfigError as exc:
+            self._say(f"Not saved: {exc}", False)
+            return False
+        theme = self.theme_combo.currentText()
+        if not ui_in_file:
+            self.ctx.state.theme = theme
+        self.ctx.state.close_to_tray = self.close_to_tray.isChecked()
+        self.ctx.state.sync()
+        live = self.hub.config
+        live.schedule, live.retention_days = new.schedule, new.retention_days
+        live.watchlist, live.server = new.watchlist, new.server
+        self.cfg = new
+        self.ctx.extra["config"] = new
+        self.ctx.theme.set_mode(theme)
+        await self.hub.reload_keys()  # re-schedules with the new intervals
+        if self.ctx.server is not None:
+            await self.ctx.server.apply(new.server)
+        self._say(f"Saved to {new.path}", True)
+        return True
+
+    def _say(self, text: str, ok: bool) -> None:
+        self.message.setText(f"<span style='color:{GREEN if ok else RED}'>{text}</span>")

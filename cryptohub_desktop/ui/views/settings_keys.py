@@ -1,0 +1,171 @@
+"""API keys in Settings: saved to the OS keychain (off the UI thread), shown masked,
+with a "Test" button that runs the provider once with the key."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from qasync import asyncSlot
+
+from cryptohub_desktop.hub import Hub
+from cryptohub_desktop.secrets import KeychainUnavailable, key_names, mask
+from cryptohub_desktop.ui.theme import GREEN, RED
+from cryptohub_desktop.ui.views.base import muted
+
+EXTRA_ENTRIES = ("HUGGINGFACE_TOKEN",)
+
+
+@dataclass
+class KeyRow:
+    name: str
+    providers: list[str]
+    current: QLabel
+    edit: QLineEdit
+    save: QPushButton
+    test: QPushButton
+    delete: QPushButton
+    result: QLabel
+
+
+class KeysPanel(QWidget):
+    """One row per keychain entry the catalogue uses.
+
+    Signals:
+        saved(str): an entry was stored in the keychain (its name).
+        deleted(str): an entry was removed.
+        tested(str, str): a test run ended (provider id, status).
+    """
+
+    saved = Signal(str)
+    deleted = Signal(str)
+    tested = Signal(str, str)
+
+    def __init__(self, hub: Hub, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.hub = hub
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.keychain = muted("Checking the keychain…")
+        lay.addWidget(self.keychain)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(8)
+        for c, text in enumerate(("Entry", "Used by", "Current", "New value", "", "", "")):
+            h = QLabel(f"<b>{text}</b>")
+            grid.addWidget(h, 0, c)
+        specs = [p.spec for p in hub.providers.values()]
+        self.rows: dict[str, KeyRow] = {}
+        for r, name in enumerate([*key_names(specs), *EXTRA_ENTRIES], start=1):
+            users = [s.id for s in specs if name in s.auth.key_names]
+            row = KeyRow(name, users, QLabel("…"), QLineEdit(), QPushButton("Save"),
+                         QPushButton("Test"), QPushButton("Delete"), muted(""))
+            row.edit.setEchoMode(QLineEdit.EchoMode.Password)
+            row.edit.setPlaceholderText("paste the key")
+            row.edit.setMinimumWidth(180)
+            row.save.clicked.connect(lambda _=False, n=name: self.on_save_clicked(n))
+            row.test.clicked.connect(lambda _=False, n=name: self.on_test_clicked(n))
+            row.delete.clicked.connect(lambda _=False, n=name: self.on_delete_clicked(n))
+            row.test.setEnabled(bool(users))
+            row.test.setToolTip(f"Run {users[0]} once with this key" if users else
+                                "used by the optional transformer model")
+            grid.addWidget(QLabel(name), r, 0)
+            used = QLabel(", ".join(users) or "text model")
+            used.setWordWrap(True)
+            grid.addWidget(used, r, 1)
+            grid.addWidget(row.current, r, 2)
+            grid.addWidget(row.edit, r, 3)
+            grid.addWidget(row.save, r, 4)
+            grid.addWidget(row.test, r, 5)
+            grid.addWidget(row.delete, r, 6)
+            grid.addWidget(row.result, r, 7)
+            self.rows[name] = row
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(7, 1)
+        lay.addLayout(grid)
+
+    async def refresh(self) -> None:
+        """Read availability and masked values off the UI thread."""
+        secrets = self.hub.secrets
+        ok, why = await asyncio.to_thread(secrets.available)
+        self.keychain.setText(("Keys are kept in the OS keychain" if ok else why)
+                              + ("" if ok else ". Keys set as environment variables still "
+                                 "work; nothing is ever written to a file.")
+                              + (f" ({why})" if ok else ""))
+        values = await asyncio.to_thread(
+            lambda: {n: (secrets.get(n), secrets.source(n)) for n in self.rows})
+        for name, (value, source) in values.items():
+            row = self.rows[name]
+            row.current.setText(f"{mask(value)} ({source})" if value else "not set")
+            row.delete.setEnabled(source == "keychain")
+
+    def focus_entry(self, name: str) -> None:
+        row = self.rows.get(name)
+        if row is not None:
+            row.edit.setFocus()
+
+    @asyncSlot()
+    async def on_save_clicked(self, name: str) -> None:
+        await self.save_key(name, self.rows[name].edit.text())
+
+    async def save_key(self, name: str, value: str) -> bool:
+        """Store ``value`` as ``name`` in the keychain, then re-read keys."""
+        row = self.rows[name]
+        value = value.strip()
+        if not value:
+            self._result(row, "paste a key first", False)
+            return False
+        try:
+            await asyncio.to_thread(self.hub.secrets.set, name, value)
+        except KeychainUnavailable as exc:
+            self._result(row, f"not saved: {exc}", False)
+            return False
+        row.edit.clear()
+        self._result(row, f"saved ({mask(value)})", True)
+        await self.hub.reload_keys()
+        await self.refresh()
+        self.saved.emit(name)
+        return True
+
+    @asyncSlot()
+    async def on_delete_clicked(self, name: str) -> None:
+        row = self.rows[name]
+        try:
+            removed = await asyncio.to_thread(self.hub.secrets.delete, name)
+        except KeychainUnavailable as exc:
+            self._result(row, str(exc), False)
+            return
+        self._result(row, "deleted" if removed else "was not in the keychain", removed)
+        await self.hub.reload_keys()
+        await self.refresh()
+        self.deleted.emit(name)
+
+    @asyncSlot()
+    async def on_test_clicked(self, name: str) -> None:
+        await self.test_key(name)
+
+    async def test_key(self, name: str) -> str:
+        """Run the first provider using ``name`` once; returns its status."""
+        row = self.rows[name]
+        if not row.providers:
+            return "skipped"
+        pid = row.providers[0]
+        if self.hub.key_state(pid) == "missing":
+            self._result(row, "save a key first", False)
+            return "needs_key"
+        row.test.setEnabled(False)
+        self._result(row, f"running {pid}…", True)
+        try:
+            res = await self.hub.run_provider(pid)
+        finally:
+            row.test.setEnabled(True)
+        ok = res.status == "success"
+        self._result(row, f"{pid}: {res.records} records in {res.ms:.0f} ms" if ok
+                     else f"{pid}: {res.status} {res.error or ''}".strip(), ok)
+        self.tested.emit(pid, res.status)
+        return res.status
+
+    @staticmethod
+    def _result(row: KeyRow, text: str, ok: bool) -> None:
+        row.result.setText(f"<span style='color:{GREEN if ok else RED}'>{text}</span>")

@@ -1,0 +1,1 @@
+"""Reusable widgets: tables with export, chart, gauge, cell delegates."""

@@ -1,0 +1,150 @@
+"""UI tests run on a qasync loop (only here), so QTimers fire and async tests and Qt
+share one event loop. Wait for signals through futures, never qtbot's nested waits."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gc
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import shiboken6
+from PySide6.QtCore import SignalInstance
+from PySide6.QtWidgets import QApplication
+
+import qasync  # noqa: I001 - after PySide6
+
+from cryptohub_desktop.collectors import all_providers
+from cryptohub_desktop.hub import Hub
+from cryptohub_desktop.secrets import key_names
+from cryptohub_desktop.ui.app import build, make_app
+from cryptohub_desktop.ui.context import UiContext
+from cryptohub_desktop.ui.mainwindow import MainWindow
+from cryptohub_desktop.ui.state import UiState
+from tests.conftest import SLOW
+from tests.replay import providers_with_fixtures
+
+
+def pytest_asyncio_loop_factories(config: Any, item: Any) -> dict[str, Any]:
+    return {"qasync": lambda: qasync.QEventLoop(QApplication.instance() or make_app())}
+
+
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    """Async UI tests end by waiting for the tasks they started (asyncSlots, refreshes):
+    pytest-qt processes Qt events right after each test, when no asyncio loop runs, and a
+    task resumed there fails with "no running event loop"."""
+    here = Path(__file__).parent
+    for item in items:
+        fn = getattr(item, "obj", None)
+        if inspect.iscoroutinefunction(fn) and here in Path(str(item.fspath)).parents:
+            item.obj = _draining(fn)
+
+
+def _draining(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        finally:
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            if others:
+                await asyncio.wait(others, timeout=5 * SLOW)
+    return wrapper
+
+
+@dataclass
+class Ui:
+    hub: Hub
+    window: MainWindow
+    ctx: UiContext
+    state_path: Path
+
+
+def by_id(*ids: str) -> list[Any]:
+    wanted = set(ids)
+    return [p for p in all_providers() if p.id in wanted]
+
+
+def replayed() -> list[Any]:
+    """Every provider that has recorded fixtures."""
+    return by_id(*providers_with_fixtures())
+
+
+TEST_KEYS = {n: "test-key" for n in key_names(p.spec for p in all_providers())}
+
+
+@pytest.fixture
+async def open_ui(make_hub: Callable[..., Any], tmp_path: Path,
+                  qapp: QApplication) -> AsyncIterator[Callable[..., Any]]:
+    """``await open_ui(providers, keys=..., extra="")`` -> a shown window on a started hub."""
+    opened: list[Ui] = []
+    make_app()  # the app's settings (no quitting when the last window closes)
+
+    async def factory(providers: Sequence[Any], keys: dict[str, str] | None = None,
+                      extra: str = "", server: bool = False) -> Ui:
+        hub = await make_hub(providers, extra=extra, keys=keys)
+        state_path = tmp_path / "ui.ini"
+        state = UiState(state_path)
+        state.close_to_tray = False
+        window, ctx = build(hub.config, hub, qapp, state, server=server)
+        window.resize(1280, 800)
+        window.show()
+        ui = Ui(hub, window, ctx, state_path)
+        opened.append(ui)
+        return ui
+
+    yield factory
+    # let tasks started by clicks (asyncSlot) end on this loop, not in pytest-qt's
+    # processEvents after the test, where no loop runs
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    if others:
+        await asyncio.wait(others, timeout=5 * SLOW)
+    for ui in opened:
+        ui.window.quitting = True
+        for view in ui.window.views.values():
+            await view.coalescer.aclose()
+        ui.ctx.bridge.close()
+        if ui.ctx.server is not None:
+            await ui.ctx.server.stop()
+        ui.ctx.extra["tray"].hide()  # type: ignore[attr-defined]
+        ui.window.close()
+        await asyncio.sleep(0)
+        # delete the window and the services it owns now, on this (the GUI) thread: left to
+        # the garbage collector they may be destroyed from a database thread, with live timers
+        shiboken6.delete(ui.window)
+    opened.clear()
+    gc.collect()
+
+
+def next_signal(signal: SignalInstance, timeout: float = 10.0) -> Awaitable[tuple[Any, ...]]:
+    """Listen to ``signal`` from now on; await the result for its next emission's arguments
+    (on the running Qt loop, no nested event loop)."""
+    fut: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
+
+    def on_emit(*args: Any) -> None:
+        if not fut.done():
+            fut.set_result(args)
+
+    signal.connect(on_emit)
+
+    async def wait() -> tuple[Any, ...]:
+        try:
+            return await asyncio.wait_for(fut, timeout * SLOW)
+        finally:
+            signal.disconnect(on_emit)
+    return wait()
+
+
+def cell(model: Any, row: int, key: str) -> str:
+    return str(model.data(model.index(row, model.column_of(key))))
+
+
+def row_of(model: Any, key: Any) -> dict[str, Any]:
+    i = model.find(key)
+    assert i >= 0, f"{key!r} not in the table"
+    return model.row(i)

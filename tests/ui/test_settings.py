@@ -1,0 +1,83 @@
+"""Settings: keys go to the keychain only; the rest goes to the TOML config file."""
+
+from __future__ import annotations
+
+import tomllib
+
+from cryptohub_desktop.secrets import SERVICE
+from tests.ui.conftest import by_id, next_signal
+
+KEY = "sk-live-9f8e7d6c5b4a39281706"
+
+
+async def test_key_saved_in_settings_reaches_the_keychain_only(open_ui, secrets, replay):
+    """A key typed in Settings lands in the keychain, is shown masked, makes the provider
+    usable, and appears neither in the config file nor in the database."""
+    ui = await open_ui(by_id("coingecko", "etherscan"))
+    assert ui.hub.key_state("etherscan") == "missing"
+    view = ui.window.show_view("settings")
+    await view.refresh()
+    row = view.keys.rows["ETHERSCAN_KEY_1"]
+    row.edit.setText(KEY)
+    row.save.click()
+    assert await next_signal(view.keys.saved) == ("ETHERSCAN_KEY_1",)
+    assert secrets._backend.entries[(SERVICE, "ETHERSCAN_KEY_1")] == KEY
+    assert row.current.text() == "sk-l…1706 (keychain)"
+    assert row.edit.text() == ""
+    assert ui.hub.key_state("etherscan") == "present"
+    assert await view.keys.test_key("ETHERSCAN_KEY_1") == "success"
+    assert any(s.query.get("apikey") == [KEY] for s in replay.seen)
+    assert await view.save()
+    text = ui.hub.config.path.read_text()
+    assert KEY not in text and "sk-l" not in text
+    await ui.hub.settle()
+    db = ui.hub.config.db_path
+    blobs = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+    assert KEY.encode() not in blobs
+
+
+async def test_settings_are_written_to_the_config_file(open_ui):
+    """Intervals, retention, watchlist and server settings are validated, written to the
+    TOML file and applied to the running hub."""
+    ui = await open_ui(by_id("coingecko"))
+    view = ui.window.show_view("settings")
+    view.intervals["news"].setCurrentText("every_5_min")
+    view.retention.setValue(30)
+    view.watchlist.setText("btc, eth sol")
+    view.port.setValue(7999)
+    view.theme_combo.setCurrentText("dark")
+    assert await view.save(), view.message.text()
+    raw = tomllib.loads(ui.hub.config.path.read_text())
+    assert raw["schedule"]["news"] == "every_5_min"
+    assert raw["retention"]["days"] == 30
+    assert raw["watchlist"]["symbols"] == ["BTC", "ETH", "SOL"]
+    assert raw["server"]["port"] == 7999
+    assert "coingecko" in raw["providers"]  # what was there before is kept
+    assert ui.hub.config.watchlist == ["BTC", "ETH", "SOL"]
+    assert ui.hub.config.retention_days == 30
+    assert ui.ctx.theme.dark
+
+
+async def test_bad_settings_leave_the_file_alone(open_ui):
+    """An invalid interval is refused with a message and the file is not touched."""
+    ui = await open_ui(by_id("coingecko"))
+    before = ui.hub.config.path.read_text()
+    view = ui.window.show_view("settings")
+    view.intervals["news"].setCurrentText("sometimes")
+    assert not await view.save()
+    assert "Not saved" in view.message.text() and "sometimes" in view.message.text()
+    assert ui.hub.config.path.read_text() == before
+
+
+async def test_server_token_is_masked_and_copyable(open_ui, qapp):
+    """The access token is hidden until "Show" and "Copy" puts it on the clipboard."""
+    ui = await open_ui(by_id("coingecko"))
+    view = ui.window.show_view("settings")
+    await view.refresh()
+    token = view.token.text()
+    assert len(token) > 20
+    assert view.token.echoMode() == view.token.EchoMode.Password
+    view.show_token.click()
+    assert view.token.echoMode() == view.token.EchoMode.Normal
+    view.copy_token.click()
+    assert qapp.clipboard().text() == token
