@@ -8,15 +8,17 @@ holds the subscribers on loopback and timestamps each message as it is read
 from the socket. Latency = publish call -> receipt at each client
 (``time.monotonic`` is one system-wide clock on Linux).
 
-Scenarios:
-  fan-out at 100 / 1,000 / 5,000 subscribers, product and bare, 1 KB updates;
+Scenarios (each fan-out scenario runs 3 rounds; p99 is given pooled and per round):
+  fan-out at 100 / 1,000 / 5,000 subscribers, product then bare, 1 KB updates;
   5,000 connections held (4,000 idle + 1,000 subscribed), product;
-  REST GET latency with 200 subscribers attached while updates flow.
+  REST GET latency with 200 subscribers attached while updates flow at 10/s.
+The server is pinned to CPU 0 and the clients to CPU 1 (``--no-pin`` to let the
+OS place them); the server's loop lag and garbage-collection pauses are reported.
 
 Run::
 
-    python bench/bench_fanout.py            # full run, about 2-3 minutes
-    python bench/bench_fanout.py --quick    # smaller, for a smoke check
+    python bench/bench_fanout.py --json bench/results-fanout.json   # about 3 minutes
+    python bench/bench_fanout.py --quick                            # smoke check, 40 s
 """
 
 from __future__ import annotations
@@ -321,7 +323,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     sub = json.dumps({"action": "subscribe", "service": "market_data"})
     results: dict[str, Any] = {"fanout": [], "machine": {"cpus": os.cpu_count(),
                                                         "python": sys.version.split()[0],
-                                                        "pinned": args.pin}}
+                                                        "pinned": args.pin,
+                                                        "loadavg_start": os.getloadavg()}}
 
     def product_publish(seq: int, t: float) -> None:
         hub.bus.publish("market_data", {"seq": seq, "t": t, "pad": PAD})
@@ -409,6 +412,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             ratios[n] = round(rows["product"]["p99_ms_median_round"]
                               / rows["bare"]["p99_ms_median_round"], 2)
     results["p99_ratio_product_to_bare"] = ratios
+    results["machine"]["loadavg_end"] = os.getloadavg()
     return results
 
 

@@ -18,7 +18,10 @@ from cryptohub_desktop.server.schemas import SCHEMAS, ref
 DESCRIPTION = """\
 Read-only JSON API of Crypto Hub Desktop: the data it collects from 40+ providers and
 the health of every provider. Timestamps are UTC ISO-8601 strings ending in `Z`.
-Errors have the shape `{"error": "<code>", "detail": "<text>"}`.
+Errors have the shape `{"error": "<code>", "detail": "<text>"}`. An empty optional
+parameter (`?start=`) counts as not given; unknown parameters are ignored. Every answer
+ends its connection (`Connection: close`). Data answers are cached until the hub
+collects new data for them.
 
 Security: the server listens on 127.0.0.1 by default. A non-loopback bind requires the
 access token (`Authorization: Bearer <token>` or `?token=<token>`). Requests carrying an
@@ -29,7 +32,9 @@ WebSocket: connect to `/ws/master` and send `{"action": "subscribe", "service": 
 (also `unsubscribe`, `ping`). The server answers `{"type": "subscribed"}`, then a
 `{"type": "snapshot"}` of the service's state, then every `{"type": "update"}`.
 Dedicated paths subscribe on connect: `/ws/market-data`, `/ws/whale-tracking`,
-`/ws/news`, `/ws/sentiment`. See `x-websocket` for the message shapes.
+`/ws/news`, `/ws/sentiment`. See `x-websocket` for the message shapes. Messages are
+JSON text up to 64 KiB, at most 20 per second (bursts of 40); a flood is closed with
+1008, and a client more than 1 MiB behind on updates is dropped with 1013.
 """
 
 ERRORS = {

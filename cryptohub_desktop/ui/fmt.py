@@ -37,12 +37,13 @@ def money(v: Any) -> str:
 
 
 def compact(v: Any, prefix: str = "") -> str:
-    """1.23B / 456.7M / 12.3K."""
+    """1.23B / 456.7M / 12.3K (E and P above a trillion trillion, for hash rates)."""
     try:
         x = float(v)
     except (TypeError, ValueError):
         return ""
-    for div, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+    for div, unit in ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "B"), (1e6, "M"),
+                      (1e3, "K")):
         if abs(x) >= div:
             return f"{prefix}{x / div:,.2f}{unit}"
     return f"{prefix}{x:,.2f}" if x % 1 else f"{prefix}{x:,.0f}"

@@ -59,8 +59,8 @@ class MainWindow(QMainWindow):
         if icon is not None:
             self.setWindowIcon(icon)
         self.nav = QListWidget()
-        self.nav.setObjectName("nav")
-        self.nav.setFixedWidth(160)
+        ctx.theme.style(self.nav, "nav")
+        self.nav.setFixedWidth(184)
         self.nav.setIconSize(QSize(0, 0))
         self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.stack = QStackedWidget()

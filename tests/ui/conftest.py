@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import qasync  # PySide6 is already loaded by pytest-qt (qt_api = pyside6)
 import shiboken6
 from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QApplication
-
-import qasync  # noqa: I001 - after PySide6
 
 from cryptohub_desktop.collectors import all_providers
 from cryptohub_desktop.hub import Hub

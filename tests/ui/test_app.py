@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -69,10 +70,12 @@ async def test_theme_follows_the_os_and_can_be_forced(open_ui, monkeypatch):
     monkeypatch.setattr(theme_mod, "os_prefers_dark", lambda: True)
     theme.set_mode("system")
     assert theme.dark
+    await asyncio.sleep(0.05)  # widgets take the new application palette from an event
     assert ui.window.palette().color(QPalette.ColorRole.Window).lightness() < 80
     changed = next_signal(theme.changed)
     theme.set_mode("light")
     assert await changed == (False,)
+    await asyncio.sleep(0.05)
     assert ui.window.palette().color(QPalette.ColorRole.Window).lightness() > 200
     monkeypatch.setattr(theme_mod, "os_prefers_dark", lambda: False)
     theme.set_mode("system")

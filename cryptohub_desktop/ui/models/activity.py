@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor
 
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.models.table import Column, Row, RowsModel
@@ -74,13 +72,3 @@ def failures_model(with_provider: bool = True) -> RowsModel:
     cols = FAILURES if with_provider else [c for c in FAILURES if c.key != "provider"]
     return RowsModel(cols, key=lambda r: (r.get("timestamp"), r.get("error_type"),
                                           r.get("error_message")))
-
-
-def bold() -> QFont:
-    f = QFont()
-    f.setBold(True)
-    return f
-
-
-def unacknowledged(rows: list[dict[str, Any]]) -> int:
-    return sum(1 for r in rows if not r.get("acknowledged"))

@@ -117,6 +117,7 @@ class AlertsView(View):
         self._fill_prices()
 
     async def refresh(self) -> None:
+        self._fill_prices()
         rows = (await snapshot.alerts(self.hub, limit=LIMIT,
                                       unacknowledged=self.only_open.isChecked()))["alerts"]
         self.model.set_rows(rows)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from cryptohub_desktop.ui.coalesce import Coalescer
 from cryptohub_desktop.ui.context import UiContext
+from cryptohub_desktop.ui.theme import set_role
 
 
 class View(QWidget):
@@ -47,13 +49,13 @@ class View(QWidget):
 
 def heading(text: str) -> QLabel:
     label = QLabel(text)
-    label.setProperty("role", "title")
+    set_role(label, "title")
     return label
 
 
 def muted(text: str = "") -> QLabel:
     label = QLabel(text)
-    label.setProperty("role", "muted")
+    set_role(label, "muted")
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
@@ -64,10 +66,14 @@ class Card(QFrame):
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setProperty("role", "card")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setBackgroundRole(QPalette.ColorRole.Base)
+        self.setAutoFillBackground(True)
         self.body = QVBoxLayout(self)
         self.body.setContentsMargins(10, 8, 10, 10)
         self.body.setSpacing(6)
         t = QLabel(title)
-        t.setStyleSheet("font-weight: 600;")
+        f = QFont(t.font())
+        f.setBold(True)
+        t.setFont(f)
         self.body.addWidget(t)

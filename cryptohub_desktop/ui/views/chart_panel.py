@@ -97,9 +97,13 @@ class ChartPanel(QWidget):
         menu.addAction("Image as PNG…", self.on_png_clicked)
         self.export.setMenu(menu)
         bar.addWidget(self.export)
+        self.toolbar = QWidget()
+        self.toolbar.setLayout(bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        theme.style(self.toolbar, "toolbar")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addLayout(bar)
+        lay.addWidget(self.toolbar)
         lay.addWidget(self.chart, 1)
         self.chart.range_key = state.chart_range if state.chart_range in RANGES else "24h"
         self.chart.mode = state.chart_mode if state.chart_mode in MODES else "line"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
 
@@ -37,16 +37,11 @@ MINI_GAS = [
 
 
 class DashboardView(View):
-    """The first page.
-
-    Signals:
-        open_view(str, object): go to another page (e.g. news) with something to select.
-    """
+    """The first page: what the market does now."""
 
     key = "dashboard"
     title = "Dashboard"
     topics = ("market_data", "sentiment", "explorers", "news")
-    open_view = Signal(str, object)
 
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)

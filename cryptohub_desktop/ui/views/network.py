@@ -26,7 +26,7 @@ class NetworkView(View):
         self.gas_table = DataTable(self.gas, "gas", "No gas readings yet (explorers and "
                                    "mempool.space, every 5 min).", stretch="blockchain")
         self.nodes_table = DataTable(self.nodes, "rpc-nodes", "No RPC node checked yet "
-                                     "(every 5 min).", filter_box=True, stretch="chain")
+                                     "(every 5 min).", filter_box=True, stretch="provider")
         self.explorers_table = DataTable(self.explorers, "chain-stats",
                                          "No explorer statistics yet.",
                                          stretch="blockchain")

@@ -15,7 +15,7 @@ from cryptohub_desktop import snapshot
 from cryptohub_desktop.hub import Hub
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.models.activity import failures_model
-from cryptohub_desktop.ui.theme import RED, SERIES, Theme, status_color, status_label
+from cryptohub_desktop.ui.theme import RED, SERIES, Theme, set_role, status_color, status_label
 from cryptohub_desktop.ui.views.base import muted
 from cryptohub_desktop.ui.widgets.export import ask_path, widget_to_png, write_csv
 from cryptohub_desktop.ui.widgets.table import DataTable
@@ -40,7 +40,7 @@ class ProviderDetails(QWidget):
         self.theme = theme
         self.pid: str | None = None
         self.title = QLabel("Select a provider")
-        self.title.setProperty("role", "title")
+        set_role(self.title, "title")
         self.summary = muted("Pick a row above to see its response times and failures.")
         self.enabled = QCheckBox("Enabled")
         self.enabled.toggled.connect(self.on_enabled_toggled)

@@ -3,6 +3,7 @@ details pane (response-time history, failures, enable/disable, collect now)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -83,7 +84,6 @@ class ProvidersView(View):
     def on_table_row_selected(self, row: dict[str, Any]) -> None:
         self.details.show_row(row)
         self.details.pid = row["id"]
-        import asyncio
         try:
             asyncio.ensure_future(self.details.load())
         except RuntimeError:

@@ -20,7 +20,7 @@ from qasync import asyncSlot
 
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.models.table import Column, RowsModel
-from cryptohub_desktop.ui.theme import DOWN, UP
+from cryptohub_desktop.ui.theme import DOWN, UP, set_role
 from cryptohub_desktop.ui.views.base import Card, View, heading, muted
 from cryptohub_desktop.ui.widgets.table import DataTable
 
@@ -55,7 +55,7 @@ class SentimentModelsView(View):
         card = Card("Active model")
         form = QFormLayout()
         self.model_name = QLabel("loading…")
-        self.model_name.setProperty("role", "big")
+        set_role(self.model_name, "big")
         self.installed = QLabel()
         self.present = QLabel()
         self.terms = QLabel()
@@ -79,7 +79,7 @@ class SentimentModelsView(View):
         row.addWidget(self.score_button)
         box.body.addLayout(row)
         self.result = QLabel("Type a sentence and press Score.")
-        self.result.setProperty("role", "muted")
+        set_role(self.result, "muted")
         box.body.addWidget(self.result)
         self.history = RowsModel([
             Column("text", "Sentence"),

@@ -38,6 +38,11 @@ from cryptohub_desktop.ui.views.base import Card, View, heading, muted
 from cryptohub_desktop.ui.views.settings_io import save_settings
 from cryptohub_desktop.ui.views.settings_keys import KeysPanel
 
+CATEGORY_LABELS = {
+    "market_data": "Market data", "blockchain_explorers": "Blockchain explorers",
+    "news": "News", "sentiment": "Sentiment", "whale_tracking": "Whale tracking",
+    "rpc_nodes": "RPC nodes", "onchain_analytics": "On-chain analytics",
+}
 PRESETS = ["every_30_sec", "every_1_min", "every_2_min", "every_5_min", "every_10_min",
            "every_15_min", "every_30_min", "every_1_hour"]
 
@@ -76,9 +81,11 @@ class SettingsView(View):
             combo.setEditable(True)
             combo.addItems(PRESETS)
             combo.setCurrentText(self.cfg.schedule.get(cat, "every_5_min"))
+            combo.setMinimumWidth(150)
             self.intervals[cat] = combo
-            grid.addWidget(QLabel(cat.replace("_", " ").capitalize()), i // 2, (i % 2) * 2)
+            grid.addWidget(QLabel(CATEGORY_LABELS.get(cat, cat)), i // 2, (i % 2) * 2)
             grid.addWidget(combo, i // 2, (i % 2) * 2 + 1)
+        grid.setColumnStretch(4, 1)
         sched.body.addLayout(grid)
         form = QFormLayout()
         self.retention = QSpinBox()
@@ -86,6 +93,7 @@ class SettingsView(View):
         self.retention.setSuffix(" days")
         self.retention.setSpecialValueText("keep forever")
         self.retention.setValue(self.cfg.retention_days)
+        self.retention.setMaximumWidth(180)
         form.addRow("Keep history for", self.retention)
         self.watchlist = QLineEdit(", ".join(self.cfg.watchlist))
         self.watchlist.setPlaceholderText("BTC, ETH, SOL")
@@ -101,6 +109,8 @@ class SettingsView(View):
         self.port = QSpinBox()
         self.port.setRange(1, 65535)
         self.port.setValue(self.cfg.server.port)
+        self.port.setMaximumWidth(120)
+        self.host.setMaximumWidth(260)
         token_row = QHBoxLayout()
         self.token = QLineEdit()
         self.token.setReadOnly(True)
@@ -141,8 +151,9 @@ class SettingsView(View):
         self.save_button.clicked.connect(self.on_save_clicked)
         buttons.addWidget(self.message, 1)
         buttons.addWidget(self.save_button)
-        lay.addLayout(buttons)
+        buttons.setContentsMargins(16, 6, 16, 8)
         lay.addStretch(1)
+        outer.addLayout(buttons)  # below the scrolling page: always in reach
 
     async def refresh(self) -> None:
         await self.keys.refresh()

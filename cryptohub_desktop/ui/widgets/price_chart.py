@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from cryptohub_desktop.ui.theme import SERIES
+from cryptohub_desktop.ui.theme import SERIES, set_role
 from cryptohub_desktop.ui.widgets.candles import CandlestickItem
 from cryptohub_desktop.ui.widgets.export import widget_to_png, write_csv
 from cryptohub_desktop.ui.widgets.grid import GridItem
@@ -82,6 +82,7 @@ class PriceChart(QWidget):
         self._pending: list[Series] | None = None
         self._follow = True
         self._lines: dict[str, pg.PlotDataItem] = {}
+        self._layout: list[tuple[str, bool]] | None = None
         self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom"),
                                              "left": PriceAxis(orientation="left")})
         self.plot.setMinimumHeight(220)
@@ -109,7 +110,7 @@ class PriceChart(QWidget):
         self.empty.setZValue(30)
         self.item.addItem(self.empty, ignoreBounds=True)
         self.crosshair = QLabel(" ")
-        self.crosshair.setProperty("role", "muted")
+        set_role(self.crosshair, "muted")
         self.crosshair.setTextFormat(Qt.TextFormat.RichText)
         self.plot.scene().sigMouseMoved.connect(self.on_scene_mouse_moved)
         self._timer = QTimer(self)
@@ -168,6 +169,7 @@ class PriceChart(QWidget):
         if mode not in MODES:
             raise ValueError(mode)
         self.mode = mode
+        self._layout = None
         self._redraw()
 
     def set_range(self, key: str) -> None:
@@ -184,15 +186,35 @@ class PriceChart(QWidget):
         return max(ohlc, key=lambda s: len(s.t)) if ohlc else None
 
     def _redraw(self) -> None:
+        """Draw :attr:`series`: new data for the same sources only updates the items in
+        place (creating plot items and the legend costs far more than new data)."""
+        primary = self.primary() if self.mode == "candles" else None
+        layout = [(s.source, s is primary) for s in self.series]
+        for i, s in enumerate(self.series):
+            s.color = s.color or SERIES[i % len(SERIES)]
+        if layout != self._layout:
+            self._rebuild(primary)
+            self._layout = layout
+        else:
+            for s in self.series:
+                if s is primary:
+                    assert s.open is not None and s.high is not None and s.low is not None
+                    self.candles.set_data(s.t, s.open, s.high, s.low, s.close)
+                else:
+                    self._lines[s.source].setData(s.t, s.close)
+        if any(len(s.t) for s in self.series):
+            self.set_empty_text("")
+        if self._follow:
+            self.fit()
+
+    def _rebuild(self, primary: Series | None) -> None:
         for line in self._lines.values():
             self.item.removeItem(line)
         self._lines.clear()
         self.legend.clear()
         if self.candles.scene() is not None:
             self.item.removeItem(self.candles)
-        primary = self.primary() if self.mode == "candles" else None
-        for i, s in enumerate(self.series):
-            s.color = s.color or SERIES[i % len(SERIES)]
+        for s in self.series:
             if s is primary:
                 assert s.open is not None and s.high is not None and s.low is not None
                 self.candles.set_data(s.t, s.open, s.high, s.low, s.close)
@@ -205,11 +227,6 @@ class PriceChart(QWidget):
                                    name=s.source, skipFiniteCheck=True)
             self.item.addItem(line)  # takes the plot's peak downsampling + clip-to-view
             self._lines[s.source] = line
-        has_data = any(len(s.t) for s in self.series)
-        if has_data:
-            self.set_empty_text("")
-        if self._follow:
-            self.fit()
 
     def fit(self) -> None:
         """Show the selected range ending at the newest data point."""

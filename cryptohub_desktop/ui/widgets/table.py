@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from cryptohub_desktop.ui.models.table import ROW_ROLE, SORT_ROLE, Row, RowsModel
+from cryptohub_desktop.ui.theme import set_role
 from cryptohub_desktop.ui.widgets.export import ask_path, model_to_csv
 
 
@@ -79,7 +80,7 @@ class DataTable(QWidget):
         self.view.horizontalHeader().setHighlightSections(False)
         self.view.selectionModel().currentRowChanged.connect(self.on_view_current_changed)
         self.empty = QLabel(empty_text)
-        self.empty.setProperty("role", "empty")
+        set_role(self.empty, "empty")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
         self._stack = QStackedLayout()
