@@ -80,6 +80,7 @@ class Config:
     consensus_deviation_pct: float = 2.0
     consensus_max_age_seconds: int = 600
     log_level: str = "INFO"
+    theme: str = "system"  # [ui] theme: system / light / dark
 
     def provider(self, provider_id: str) -> ProviderConfig:
         return self.providers.get(provider_id) or ProviderConfig()
@@ -127,7 +128,7 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
                  known_providers: set[str] | None = None) -> Config:
     """Validate a parsed TOML document into a :class:`Config`."""
     _unknown(raw, {"server", "schedule", "retention", "database", "providers", "watchlist",
-                   "backup", "consensus", "logging", "data_dir"}, str(path.name))
+                   "backup", "consensus", "logging", "ui", "data_dir"}, str(path.name))
     dd = raw.get("data_dir")
     if data_dir is None:  # --data-dir, then $CRYPTOHUB_DATA_DIR, then the file, then default
         if dd and not os.environ.get("CRYPTOHUB_DATA_DIR"):
@@ -193,6 +194,12 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
     lg = _expect(raw.get("logging", {}), dict, "[logging]")
     _unknown(lg, {"level"}, "[logging]")
     cfg.log_level = _level(lg.get("level", "INFO"), "[logging] level")
+
+    ui = _expect(raw.get("ui", {}), dict, "[ui]")
+    _unknown(ui, {"theme"}, "[ui]")
+    cfg.theme = _expect(ui.get("theme", "system"), str, "[ui] theme")
+    if cfg.theme not in ("system", "light", "dark"):
+        raise ConfigError(f"[ui] theme must be system, light or dark, got {cfg.theme!r}")
 
     provs = _expect(raw.get("providers", {}), dict, "[providers]")
     for pid, table in provs.items():

@@ -370,7 +370,7 @@ async def service_snapshot(hub: Any, service: str) -> dict[str, Any]:
 #: chart range (seconds) -> candle intervals to use, best first
 CHART_INTERVALS = {3600: ("1m", "5m", "15m", "1h"), 86400: ("1m", "5m", "15m", "1h"),
                    7 * 86400: ("1h", "15m", "4h", "1m", "1d"), 30 * 86400: ("1h", "4h", "1d"),
-                   365 * 86400: ("1d", "4h", "1h")}
+                   365 * 86400: ("1d", "4h", "1h"), 20 * 365 * 86400: ("1d", "4h", "1h")}
 TICK_RANGE_MAX = 7 * 86400
 
 

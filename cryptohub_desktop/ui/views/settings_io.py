@@ -6,8 +6,7 @@ same parser the app starts with, so a bad value never reaches the file, and the
 file is replaced atomically. Keys are never written: they go to the keychain,
 and a value equal to a known key is refused here as a last guard.
 
-The theme is written as ``[ui] theme`` when the config parser accepts that
-section; otherwise it is kept in the UI's QSettings.
+The theme is written as ``[ui] theme``.
 """
 
 from __future__ import annotations
@@ -89,16 +88,7 @@ def save_settings(cfg: Config, changes: dict[str, dict[str, Any]], *,
         raise ConfigError("refusing to write an API key into the config file; "
                           "keys belong in the keychain")
     ui_in_file = "ui" in raw
-    try:
-        new = parse_config(raw, cfg.path, data_dir=cfg.data_dir,
-                           known_providers=known_providers)
-    except ConfigError as exc:
-        if not ui_in_file or "'ui'" not in str(exc):
-            raise
-        raw.pop("ui")  # this config version has no [ui] section: keep the theme elsewhere
-        ui_in_file = False
-        new = parse_config(raw, cfg.path, data_dir=cfg.data_dir,
-                           known_providers=known_providers)
+    new = parse_config(raw, cfg.path, data_dir=cfg.data_dir, known_providers=known_providers)
     text = tomli_w.dumps(raw)
     try:
         cfg.path.parent.mkdir(parents=True, exist_ok=True)

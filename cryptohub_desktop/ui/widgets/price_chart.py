@@ -33,7 +33,9 @@ class PriceAxis(pg.AxisItem):
         return [f"{v:,.{digits}f}" for v in values]
 
 
-RANGES = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "1y": 365 * 86400}
+#: window ending at the newest data point; "max" shows all stored history (20 years)
+RANGES = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "1y": 365 * 86400,
+          "max": 20 * 365 * 86400}
 MODES = ("line", "candles")
 
 
@@ -173,7 +175,7 @@ class PriceChart(QWidget):
         self._redraw()
 
     def set_range(self, key: str) -> None:
-        """Show the last ``key`` (1h, 24h, 7d, 30d, 1y) of the data and follow it."""
+        """Show the last ``key`` (1h, 24h, 7d, 30d, 1y, max) of the data and follow it."""
         if key not in RANGES:
             raise ValueError(key)
         self.range_key = key

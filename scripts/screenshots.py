@@ -1,14 +1,16 @@
 """Render every view offscreen with recorded real provider answers into PNGs.
 
-``python -m cryptohub_desktop.ui.screenshots [--out docs/screenshots]`` (from a source
-checkout: it replays ``tests/fixtures/providers`` through ``tests.replay``). A temporary
-data folder and an in-memory keychain are used; nothing of the user's is touched.
-Some keys are left out on purpose (so "needs key" shows) and one provider is made to
-fail three times (so an offline provider and its alert show).
+``python scripts/screenshots.py [--out docs/screenshots]`` from a source checkout: it
+replays ``tests/fixtures/providers`` through ``tests.replay``. A temporary data folder
+and an in-memory keychain are used; nothing of the user's is touched. Some keys are
+left out on purpose (so "needs key" shows) and one provider is made to fail three times
+(so an offline provider and its alert show).
 
-The recorded answers are single snapshots taken on different dates, so they hold no
-price history worth a chart: the chart and the sparklines show a generated random walk
-stored under the sources ``demo-1`` and ``demo-2`` (never a real provider's id).
+Everything shown comes from recorded real answers, nothing is generated. They are
+single snapshots taken on different dates, so freshness shows them stale and the
+consensus flags sources recorded years apart; the chart shows the one real history
+they hold: CryptoCompare's 31 daily BTC candles of May-June 2022 (range "max": all
+stored history).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.replay, tests.memkeyring
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -59,40 +63,10 @@ async def _prepare(tmp: Path, replay: object) -> tuple[object, object]:
     replay.fault(f"/{FAILING}", Fault(status=500, body=b'{"msg":"upstream error"}'))  # type: ignore[attr-defined]
     for _ in range(3):
         await hub.run_provider(FAILING)
-    await backfill(hub, symbols=["BTC"], days=1200, intervals=["1h", "1d"])
-    await hub.store.write(hub.store.insert_ohlcv_rows, _demo_candles(hub))
+    await backfill(hub, symbols=["BTC"], days=3650, intervals=["1d"],
+                   provider_ids=["cryptocompare"])
     await hub.settle()
     return cfg, hub
-
-
-def _demo_candles(hub: object, days: int = 30) -> list[tuple[object, ...]]:
-    """Hourly random-walk candles ending now for each watched symbol (see module doc)."""
-    import random
-    from datetime import UTC, datetime, timedelta
-    rng = random.Random(7)
-    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0, tzinfo=None)
-    start_prices = {"BTC": 91000.0, "ETH": 3050.0, "BNB": 880.0, "SOL": 140.0, "XRP": 2.2}
-    rows: list[tuple[object, ...]] = []
-    for symbol in hub.config.watchlist:  # type: ignore[attr-defined]
-        price = start_prices.get(symbol, 100.0)
-        first = len(rows)
-        for h in range(days * 24, 0, -1):
-            t = end - timedelta(hours=h)
-            o = price
-            price *= 1 + rng.gauss(0.0002, 0.006)
-            hi, lo = max(o, price) * (1 + abs(rng.gauss(0, 0.002))), min(o, price) * (
-                1 - abs(rng.gauss(0, 0.002)))
-            vol = abs(rng.gauss(500, 150))
-            rows.append(("demo-1", symbol, "1h", t, o, hi, lo, price, vol))
-            off = 1 + rng.gauss(0.0008, 0.0004)
-            rows.append(("demo-2", symbol, "1h", t, o * off, hi * off, lo * off, price * off,
-                         vol))
-        # end the walk at the consensus of the recorded answers, so chart and table agree
-        target = hub.prices.get(symbol)  # type: ignore[attr-defined]
-        if target:
-            k = target / price
-            rows[first:] = [(*r[:4], *(v * k for v in r[4:8]), r[8]) for r in rows[first:]]
-    return rows
 
 
 async def _shoot(out: Path, dark: bool) -> list[Path]:
@@ -107,7 +81,7 @@ async def _shoot(out: Path, dark: bool) -> list[Path]:
         tmp = Path(d)
         cfg, hub = await _prepare(tmp, replay)
         state = UiState(tmp / "ui.ini")
-        state.chart_range = "7d"
+        state.chart_range = "max"
         state.chart_mode = "candles"
         state.close_to_tray = False
         window, ctx = build(cfg, hub, app, state)  # type: ignore[arg-type]
