@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 
@@ -54,6 +55,9 @@ async def _serve_async(cfg: Config, secrets: Secrets) -> int:
     server = None
     try:
         await hub.start()
+        # start-up objects (catalogue, models, modules) never die: keep them out of the
+        # collector's full scans, which otherwise grow with every connection held
+        gc.freeze()
         if cfg.server.enabled:
             from cryptohub_desktop.server import start_server
             server = await start_server(hub, cfg.server)

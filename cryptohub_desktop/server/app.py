@@ -128,7 +128,8 @@ async def start_server(hub: Any, cfg: ServerConfig, *,
 
     server = await serve(fanout.handler, cfg.host, cfg.port, process_request=process_request,
                          compression=None, max_size=MAX_FRAME, close_timeout=drop_grace,
-                         server_header=f"cryptohub-desktop/{__version__}")
+                         server_header=f"cryptohub-desktop/{__version__}",
+                         backlog=1024)  # a reconnect storm after a restart gets in at once
     hub.server_clients = lambda: len(fanout.clients)
     port = next(iter(server.sockets)).getsockname()[1]
     log.info("local server on %s:%d (%s)", cfg.host, port,
