@@ -3,10 +3,17 @@
 The server process (this one) runs a real hub (temporary SQLite, no providers
 scheduled) with the product server, and beside it a bare ``websockets`` server
 that only calls ``broadcast()``: the library's floor on this machine. A separate
-client process (multiprocessing, asyncio + the ``websockets`` sans-I/O protocol)
-holds the subscribers on loopback and timestamps each message as it is read
-from the socket. Latency = publish call -> receipt at each client
-(``time.monotonic`` is one system-wide clock on Linux).
+client process holds the subscribers on loopback and timestamps each message as it
+is read from the socket: by default a Node.js process running the ``ws`` package
+(``--client node``, ``bench/node/client.mjs``), or a Python one (``--client python``:
+multiprocessing, asyncio + the ``websockets`` sans-I/O protocol). The Python client
+adds 11-14 ms of its own at 1,000 subscribers, the Node one about 20 us per message
+(docs: /work/shared/ENVIRONMENT.md), so node is the default when ``node`` is on PATH and
+``bench/node/node_modules`` is installed (``npm ci --prefix bench/node``).
+Latency = publish call -> receipt at each client: the server embeds
+``time.monotonic()`` in each update; Python's ``time.monotonic`` and Node's
+``process.hrtime.bigint()`` both read CLOCK_MONOTONIC, one system-wide clock on Linux
+(the bench checks this at start-up and records the result).
 
 Scenarios (each fan-out scenario runs 3 rounds; p99 is given pooled and per round):
   fan-out at 100 / 1,000 / 5,000 subscribers, product then bare, 1 KB updates;
@@ -19,6 +26,7 @@ Run::
 
     python bench/bench_fanout.py --json bench/results-fanout.json   # about 3 minutes
     python bench/bench_fanout.py --quick                            # smoke check, 40 s
+    python bench/bench_fanout.py --client python                    # the Python client
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import multiprocessing as mp
 import os
 import re
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -43,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 PAD = "x" * 900  # about 1 KB per update message, as the bare-library measurement used
+NODE_DIR = ROOT / "bench" / "node"
 SEQ = re.compile(rb'"seq":(\d+),"t":([0-9.]+)')
 
 
@@ -206,6 +216,52 @@ class Remote:
         return (await loop.run_in_executor(None, self.conn.recv))[1]
 
 
+class NodeRemote:
+    """The Node.js client process (``bench/node/client.mjs``), driven through its
+    stdin/stdout with one JSON line per command and per reply; same commands and replies
+    as the Python client process. Pinned with ``taskset`` (or the affinity of each of its
+    threads) and started after the fd limit is raised, which it inherits."""
+
+    def __init__(self, cpu: int | None) -> None:
+        self.cpu = cpu
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        node = shutil.which("node")
+        assert node, "node not found"
+        cmd = [node, "--max-semi-space-size=32", str(NODE_DIR / "client.mjs")]
+        pin_cpu = self.cpu is not None and (os.cpu_count() or 1) >= 2
+        if pin_cpu and shutil.which("taskset"):
+            cmd = ["taskset", "-c", str(self.cpu), *cmd]
+        raise_fd_limit()  # inherited by the child
+        self.proc = await asyncio.create_subprocess_exec(
+            *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            limit=1 << 28, cwd=NODE_DIR)
+        if pin_cpu and not shutil.which("taskset"):
+            for tid in os.listdir(f"/proc/{self.proc.pid}/task"):
+                os.sched_setaffinity(int(tid), {self.cpu})
+
+    async def call(self, cmd: str, args: Any = None, timeout: float = 300) -> Any:
+        assert self.proc and self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write((json.dumps([cmd, args]) + "\n").encode())
+        await self.proc.stdin.drain()
+        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+        if not line:
+            raise RuntimeError(f"node client exited ({await self.proc.wait()}) on {cmd}")
+        return json.loads(line)[1]
+
+    async def join(self, timeout: float) -> None:
+        if self.proc is not None:
+            try:
+                await asyncio.wait_for(self.proc.wait(), timeout)
+            except TimeoutError:
+                self.proc.kill()
+
+
+def node_available() -> bool:
+    return bool(shutil.which("node")) and (NODE_DIR / "node_modules" / "ws").is_dir()
+
+
 async def start_bare() -> tuple[Any, set[Any], int]:
     """A server that only subscribes and broadcast()s: the library's floor."""
     from websockets.asyncio.server import serve
@@ -317,13 +373,27 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     await hub.start(schedule=False)
     handle = await start_server(hub, dataclasses.replace(cfg.server, port=0))
     bare, bare_clients, bare_port = await start_bare()
-    remote = Remote(1 if args.pin else None)
+    clock_check = None
+    if args.client == "node":
+        remote: Any = NodeRemote(1 if args.pin else None)
+        await remote.start()
+        before = time.monotonic_ns()
+        theirs = int(await remote.call("clock"))
+        after = time.monotonic_ns()
+        # one clock: the Node reading lies between two of ours, taken around the request
+        clock_check = {"python_before_ns": before, "node_ns": theirs, "python_after_ns": after,
+                       "same_clock": before <= theirs <= after}
+        assert clock_check["same_clock"], clock_check
+    else:
+        remote = Remote(1 if args.pin else None)
     if args.pin:
         pin(0)
     sub = json.dumps({"action": "subscribe", "service": "market_data"})
     results: dict[str, Any] = {"fanout": [], "machine": {"cpus": os.cpu_count(),
                                                         "python": sys.version.split()[0],
                                                         "pinned": args.pin,
+                                                        "client": args.client,
+                                                        "clock_check": clock_check,
                                                         "loadavg_start": os.getloadavg()}}
 
     def product_publish(seq: int, t: float) -> None:
@@ -400,7 +470,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await remote.call("close")
     finally:
         await remote.call("exit", timeout=30)
-        remote.proc.join(10)
+        if args.client == "node":
+            await remote.join(10)
+        else:
+            remote.proc.join(10)
         await handle.close()
         bare.close()
         await bare.wait_closed()
@@ -423,6 +496,10 @@ def main() -> None:
     ap.add_argument("--bare-first", action="store_true", help="run the bare server first")
     ap.add_argument("--no-pin", dest="pin", action="store_false",
                     help="do not pin the server to CPU 0 and the clients to CPU 1")
+    ap.add_argument("--client", choices=("node", "python"),
+                    default="node" if node_available() else "python",
+                    help="subscriber process: Node.js ws (default when node and "
+                         "bench/node/node_modules are there) or Python")
     args = ap.parse_args()
     if args.quick:
         args.sizes, args.rounds = [100, 500], 2
