@@ -156,15 +156,16 @@ async def schedule(hub: Any) -> dict[str, Any]:
 
 
 async def freshness(hub: Any) -> dict[str, Any]:
-    """``/api/freshness``: per category, per provider id: staleness and fresh/stale/no_data."""
+    """``/api/freshness``: per category, per provider name (SPEC §7): staleness and
+    fresh/stale/no_data, with the provider ``id`` inside."""
     now = utcnow()
     rows = await _read(hub, queries.schedule_rows)
     out: dict[str, Any] = {cat: {} for cat in CATEGORIES}
     for pid, p in hub.providers.items():
         seconds = rows.get(pid, {}).get("interval_seconds") or 300
         minutes, state = hub.health.freshness(pid, seconds, now)
-        out.setdefault(p.spec.category, {})[pid] = {
-            "name": p.spec.name, "staleness_minutes": _num(minutes), "status": state}
+        out.setdefault(p.spec.category, {})[p.spec.name] = {
+            "id": pid, "staleness_minutes": _num(minutes), "status": state}
     return out
 
 

@@ -64,7 +64,7 @@ def build_routes(provider_ids: Sequence[str]) -> dict[str, Route]:
               "(warning at 80%)", "monitoring", "RateLimits"),
         Route("/api/schedule", snapshot.schedule, "Per provider interval, last/next run and "
               "on-time record", "monitoring", "Schedule"),
-        Route("/api/freshness", snapshot.freshness, "Per category and provider id: data "
+        Route("/api/freshness", snapshot.freshness, "Per category and provider name: data "
               "staleness (fresh / stale / no_data)", "monitoring", "Freshness"),
         Route("/api/failures", snapshot.failures, "Recent failures and counts per error type",
               "monitoring", "Failures", (limit(50, 500, "failures"),)),

@@ -68,9 +68,9 @@ SCHEMAS: dict[str, Schema] = {
         provider=STR, category=STR, interval=N("string"), interval_seconds=N("integer"),
         active=BOOL, last_run=TS_N, next_run=TS_N, on_time_count=INT, late_count=INT,
         skip_count=INT, on_time_percentage=N("number")))),
-    "Freshness": {"type": "object", "description": "category -> provider id -> freshness",
+    "Freshness": {"type": "object", "description": "category -> provider name -> freshness",
                   "additionalProperties": {"type": "object", "additionalProperties": obj(
-                      name=STR, staleness_minutes=N("number"),
+                      id=STR, staleness_minutes=N("number"),
                       status={"type": "string", "enum": ["fresh", "stale", "no_data"]})}},
     "Failures": obj(
         failures=arr(obj(id=INT, provider=STR, timestamp=TS, error_type=STR,

@@ -111,7 +111,8 @@ async def test_seed_curl_checks(served):
     assert {"provider", "category", "interval", "last_run", "next_run", "on_time_count",
             "late_count", "skip_count", "on_time_percentage"} <= set(sc)
     fr = bodies["/api/freshness"]
-    assert fr["market_data"]["coingecko"]["status"] in ("fresh", "stale")
+    assert fr["market_data"]["CoinGecko"]["status"] in ("fresh", "stale")
+    assert fr["market_data"]["CoinGecko"]["id"] == "coingecko"
     assert set(bodies["/api/failures"]) >= {"failures", "by_error_type"}
 
 

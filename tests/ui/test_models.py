@@ -51,7 +51,7 @@ def test_provider_rows_take_the_fullest_window():
              "percentage": 10.0},
             {"provider": "x", "limit_type": "per_day", "limit_value": 100, "current_usage": 85,
              "percentage": 85.0}]},
-        {"market_data": {"x": {"staleness_minutes": 1.5, "status": "fresh"}}})
+        {"market_data": {"X": {"id": "x", "staleness_minutes": 1.5, "status": "fresh"}}})
     assert rows[0]["rate_pct"] == 85.0
     assert rows[0]["rate_text"] == "85/100 per day"
     assert rows[0]["freshness"] == "fresh"

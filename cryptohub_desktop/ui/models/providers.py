@@ -22,8 +22,8 @@ def provider_rows(providers: dict[str, Any], limits: dict[str, Any],
         best = usage.get(u["provider"])
         if best is None or u["percentage"] > best["percentage"]:
             usage[u["provider"]] = u
-    fresh = {pid: f for cat in freshness.values() if isinstance(cat, dict)
-             for pid, f in cat.items()}
+    fresh = {f["id"]: f for cat in freshness.values() if isinstance(cat, dict)
+             for f in cat.values()}
     rows = []
     for p in providers.get("providers", []):
         u = usage.get(p["id"])
