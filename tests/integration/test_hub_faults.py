@@ -120,3 +120,14 @@ async def test_concurrent_runs_share_one_writer(make_hub, replay):
     skipped = [r for r in results if r.status == "skipped"]
     assert len(ok) + len(skipped) == 20 and ok
     assert len(await _rows(hub, MarketPrice)) == len(ok)
+
+
+async def test_impossible_price_is_dropped_not_stored(make_hub, replay):
+    """A price of 0 in an otherwise valid answer never reaches the database or the charts."""
+    hub = await make_hub([coingecko.PROVIDER])
+    replay.fault(PATH, Fault(body=b'{"bitcoin": {"usd": 0, "last_updated_at": 1711356300},'
+                                  b' "ethereum": {"usd": 3500.5, "last_updated_at": 1711356300}}'))
+    r = await hub.run_provider("coingecko")
+    assert (r.status, r.records) == ("success", 1)
+    rows = await _rows(hub, MarketPrice)
+    assert [(x["symbol"], x["price_usd"]) for x in rows] == [("ETH", 3500.5)]
