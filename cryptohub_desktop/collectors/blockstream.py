@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from cryptohub_desktop.catalogue import Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.collectors._esplora import parse_mempool_count, parse_tip_height
 from cryptohub_desktop.collectors._parse import as_dict, num
 from cryptohub_desktop.errors import UpstreamParseError
 from cryptohub_desktop.records import BlockStat, GasPrice
@@ -36,24 +37,6 @@ SPEC = ProviderSpec(
 )
 
 FAST, STANDARD, SLOW = 1, 6, 144
-
-
-def parse_tip_height(text: str) -> int:
-    """``/blocks/tip/height``: a bare decimal integer."""
-    body = text.strip()
-    if not body.isdigit():
-        raise UpstreamParseError(f"tip height is not an integer: {body[:40]!r}")
-    return int(body)
-
-
-def parse_mempool_count(answer: Any) -> int | None:
-    """``/mempool``: the number of unconfirmed transactions."""
-    count = num(as_dict(answer, "mempool").get("count"))
-    if count is None:
-        return None
-    if count < 0 or count != int(count):
-        raise UpstreamParseError(f"mempool.count is not a count: {count!r}")
-    return int(count)
 
 
 def _at(estimates: dict[int, float], target: int) -> float:

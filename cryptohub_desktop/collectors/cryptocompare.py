@@ -100,9 +100,7 @@ def parse_pricemultifull(answer: Any, symbols: dict[str, str], quote: str = QUOT
 
 
 async def collect(api: Upstream, ctx: Context) -> list[Price]:
-    symbols = {
-        cid.upper(): s.upper() for s in ctx.symbols if (cid := ctx.symbol_map.get(SPEC.id, s))
-    }
+    symbols = ctx.symbol_map.reverse(SPEC.id, list(ctx.symbols))
     if not symbols:
         return []
     answer = await api.get_json(
