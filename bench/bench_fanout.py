@@ -359,11 +359,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     from cryptohub_desktop.collectors import coingecko
     from cryptohub_desktop.config import parse_config
-    from cryptohub_desktop.hub import Hub
-    from cryptohub_desktop.records import Price
+    from cryptohub_desktop.core.records import Price
+    from cryptohub_desktop.core.time import utcnow
+    from cryptohub_desktop.engine.hub import Hub
     from cryptohub_desktop.secrets import Secrets
     from cryptohub_desktop.server import start_server
-    from cryptohub_desktop.timeutil import utcnow
 
     raise_fd_limit()
     tmp = Path(tempfile.mkdtemp(prefix="bench-fanout-"))

@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cryptohub_desktop.store import Store
+from cryptohub_desktop.storage.store import Store
 
 
 async def lag_probe(stop: asyncio.Event, out: list[float], every: float = 0.005) -> None:

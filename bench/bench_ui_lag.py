@@ -118,7 +118,7 @@ async def _gui(tmp: Path, replay_cfg: str, rounds: int, n_subs: int) -> dict[str
 
     from cryptohub_desktop.collectors import all_providers
     from cryptohub_desktop.config import load_config
-    from cryptohub_desktop.hub import Hub
+    from cryptohub_desktop.engine.hub import Hub
     from cryptohub_desktop.secrets import Secrets, key_names
     from cryptohub_desktop.ui.app import build, settle_memory
     from cryptohub_desktop.ui.state import UiState

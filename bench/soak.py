@@ -204,12 +204,12 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
 
     from cryptohub_desktop.collectors import all_providers
     from cryptohub_desktop.config import load_config
-    from cryptohub_desktop.hub import Hub
+    from cryptohub_desktop.engine.hub import Hub
     from cryptohub_desktop.logs import setup_logging
-    from cryptohub_desktop.models import ConnectionAttempt, DataCollection, FailureLog
     from cryptohub_desktop.paths import ensure_layout
     from cryptohub_desktop.secrets import Secrets
     from cryptohub_desktop.server import start_server
+    from cryptohub_desktop.storage.models import ConnectionAttempt, DataCollection, FailureLog
     from tests.memkeyring import MemoryKeyring
     from tests.reliability.tables import data_rows
 

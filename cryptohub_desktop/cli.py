@@ -21,7 +21,7 @@ from typing import NoReturn
 
 from cryptohub_desktop import __version__
 from cryptohub_desktop.config import Config, load_config
-from cryptohub_desktop.errors import UserError
+from cryptohub_desktop.core.errors import UserError
 
 PROG = "cryptohub-desktop"
 log = logging.getLogger("cryptohub.cli")

@@ -10,8 +10,8 @@ import sys
 
 from cryptohub_desktop.collectors import all_providers
 from cryptohub_desktop.config import Config
-from cryptohub_desktop.errors import StoreError, UserError
-from cryptohub_desktop.hub import Hub
+from cryptohub_desktop.core.errors import StoreError, UserError
+from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.logs import setup_logging
 from cryptohub_desktop.paths import ensure_layout
 from cryptohub_desktop.secrets import KeychainUnavailable, Secrets, key_names, mask, parse_env_file
@@ -118,7 +118,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 # --- backfill -----------------------------------------------------------------------------
 def _backfill(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
-    from cryptohub_desktop.backfill import run_backfill
+    from cryptohub_desktop.engine.backfill import run_backfill
     if args.days <= 0:
         raise UserError("--days must be a positive number of days")
     return asyncio.run(run_backfill(make_hub(cfg, secrets), symbols=args.symbol,
@@ -206,8 +206,8 @@ def _keys(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
 
 # --- backup / restore ---------------------------------------------------------------------
 def _backup(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
-    from cryptohub_desktop.store import Store, rotate_backups
-    from cryptohub_desktop.timeutil import utcnow
+    from cryptohub_desktop.core.time import utcnow
+    from cryptohub_desktop.storage.store import Store, rotate_backups
     store = Store.open(cfg.database_url)
     try:
         folder = cfg.data_dir / "backups"
@@ -223,7 +223,7 @@ def _backup(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
 
 def _restore(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
     from cryptohub_desktop.cli import port_free
-    from cryptohub_desktop.store import restore_backup
+    from cryptohub_desktop.storage.store import restore_backup
     if not args.file.exists():
         raise UserError(f"{args.file}: no such backup")
     if not port_free(cfg.server.host, cfg.server.port):
@@ -238,14 +238,14 @@ def _restore(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
 # --- check --------------------------------------------------------------------------------
 def _check(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
     from cryptohub_desktop.cli import port_free
-    from cryptohub_desktop.store import Store
+    from cryptohub_desktop.storage.store import Store
     results: list[tuple[str, bool, str]] = [("config", True, f"{cfg.path}"
                                              + ("" if cfg.path.exists() else " (defaults)"))]
     try:
         store = Store.open(cfg.database_url)
         try:
             verdict = store.integrity_check()
-            from cryptohub_desktop.models import ProviderRow
+            from cryptohub_desktop.storage.models import ProviderRow
             results.append(("database", verdict == "ok",
                             f"{cfg.database_url} integrity_check {verdict}"))
             del ProviderRow

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 import keyring
 import keyring.errors
 
-from cryptohub_desktop.catalogue import ProviderSpec
+from cryptohub_desktop.providers.spec import ProviderSpec
 
 SERVICE = "cryptohub-desktop"
 TOKEN_NAME = "SERVER_TOKEN"

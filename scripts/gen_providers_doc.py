@@ -8,8 +8,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cryptohub_desktop.catalogue import CATEGORIES
 from cryptohub_desktop.collectors import all_providers
+from cryptohub_desktop.providers.spec import CATEGORIES
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "PROVIDERS.md"
 

@@ -35,10 +35,10 @@ SIZE = (1440, 900)
 
 
 async def _prepare(tmp: Path, replay: object) -> tuple[object, object]:
-    from cryptohub_desktop.backfill import backfill
     from cryptohub_desktop.collectors import all_providers
     from cryptohub_desktop.config import load_config
-    from cryptohub_desktop.hub import Hub
+    from cryptohub_desktop.engine.backfill import backfill
+    from cryptohub_desktop.engine.hub import Hub
     from cryptohub_desktop.secrets import Secrets, key_names
     from tests.memkeyring import MemoryKeyring
     from tests.replay import Fault, providers_with_fixtures

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from cryptohub_desktop.catalogue import Provider
 from cryptohub_desktop.config import Config, load_config
-from cryptohub_desktop.hub import Hub
+from cryptohub_desktop.engine.hub import Hub
+from cryptohub_desktop.providers.spec import Provider
 from cryptohub_desktop.secrets import Secrets
 from tests.memkeyring import MemoryKeyring
 from tests.replay import ReplayServer

@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 
-from cryptohub_desktop.catalogue import Provider
-from cryptohub_desktop.records import Candle, Record
-from cryptohub_desktop.symbols import SymbolMap
-from cryptohub_desktop.upstream import Attempt, Context, HistoryQuery, Upstream
+from cryptohub_desktop.core.records import Candle, Record
+from cryptohub_desktop.core.symbols import SymbolMap
+from cryptohub_desktop.providers.spec import Provider
+from cryptohub_desktop.providers.upstream import Attempt, Context, HistoryQuery, Upstream
 
 WATCHLIST = ("BTC", "ETH", "BNB", "SOL", "XRP")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from importlib import import_module
 
-from cryptohub_desktop.catalogue import Provider
+from cryptohub_desktop.providers.spec import Provider
 
 MODULES = (
     # market_data

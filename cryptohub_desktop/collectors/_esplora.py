@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cryptohub_desktop.collectors._parse import as_dict, num
-from cryptohub_desktop.errors import UpstreamParseError
+from cryptohub_desktop.core.errors import UpstreamParseError
 
 
 def parse_tip_height(text: str) -> int:

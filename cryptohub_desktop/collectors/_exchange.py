@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from cryptohub_desktop.errors import UpstreamHTTPError
-from cryptohub_desktop.records import Price
-from cryptohub_desktop.upstream import Context
+from cryptohub_desktop.core.errors import UpstreamHTTPError
+from cryptohub_desktop.core.records import Price
+from cryptohub_desktop.providers.upstream import Context
 
 #: Quote currencies recognised at the end of a pair without separator, longest first.
 QUOTES = ("FDUSD", "USDT", "USDC", "DAI", "USD", "EUR", "GBP", "JPY", "TRY", "BTC", "ETH", "UST")

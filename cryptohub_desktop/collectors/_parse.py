@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cryptohub_desktop.errors import UpstreamParseError
+from cryptohub_desktop.core.errors import UpstreamParseError
 
 
 def num(value: Any) -> float | None:

@@ -17,17 +17,17 @@ import json
 from datetime import datetime
 from typing import Any
 
-from cryptohub_desktop.catalogue import Provider, ProviderSpec, RateLimit
 from cryptohub_desktop.collectors._exchange import (
     per_symbol,
     quote_of,
     watched_pairs,
 )
 from cryptohub_desktop.collectors._parse import as_dict, as_list, num, req_num
-from cryptohub_desktop.errors import UpstreamHTTPError, UpstreamParseError
-from cryptohub_desktop.records import Candle, Price
-from cryptohub_desktop.timeutil import from_ms, utcnow
-from cryptohub_desktop.upstream import Context, HistoryQuery, Upstream
+from cryptohub_desktop.core.errors import UpstreamHTTPError, UpstreamParseError
+from cryptohub_desktop.core.records import Candle, Price
+from cryptohub_desktop.core.time import from_ms, utcnow
+from cryptohub_desktop.providers.spec import Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.upstream import Context, HistoryQuery, Upstream
 
 SPEC = ProviderSpec(
     id="binance",

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from cryptohub_desktop.catalogue import Provider, ProviderSpec, RateLimit
 from cryptohub_desktop.collectors._exchange import pct_change, per_symbol, quote_of
 from cryptohub_desktop.collectors._parse import as_dict, num, req_num
-from cryptohub_desktop.records import Price
-from cryptohub_desktop.timeutil import from_unix, utcnow
-from cryptohub_desktop.upstream import Context, Upstream
+from cryptohub_desktop.core.records import Price
+from cryptohub_desktop.core.time import from_unix, utcnow
+from cryptohub_desktop.providers.spec import Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.upstream import Context, Upstream
 
 SPEC = ProviderSpec(
     id="bitstamp",

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from cryptohub_desktop.catalogue import Provider, ProviderSpec, RateLimit
 from cryptohub_desktop.collectors._esplora import parse_mempool_count, parse_tip_height
 from cryptohub_desktop.collectors._parse import as_dict, num
-from cryptohub_desktop.errors import UpstreamParseError
-from cryptohub_desktop.records import BlockStat, GasPrice
-from cryptohub_desktop.timeutil import utcnow
-from cryptohub_desktop.upstream import Context, Upstream
+from cryptohub_desktop.core.errors import UpstreamParseError
+from cryptohub_desktop.core.records import BlockStat, GasPrice
+from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.providers.spec import Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.upstream import Context, Upstream
 
 SPEC = ProviderSpec(
     id="blockstream",

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from cryptohub_desktop.catalogue import Provider, ProviderSpec, RateLimit
 from cryptohub_desktop.collectors._exchange import quote_of, watched_pairs
 from cryptohub_desktop.collectors._parse import as_dict, as_list, field, num, req_num
-from cryptohub_desktop.errors import UpstreamHTTPError, UpstreamRateLimited
-from cryptohub_desktop.records import Price
-from cryptohub_desktop.timeutil import from_ms, utcnow
-from cryptohub_desktop.upstream import Context, Upstream
+from cryptohub_desktop.core.errors import UpstreamHTTPError, UpstreamRateLimited
+from cryptohub_desktop.core.records import Price
+from cryptohub_desktop.core.time import from_ms, utcnow
+from cryptohub_desktop.providers.spec import Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.upstream import Context, Upstream
 
 SPEC = ProviderSpec(
     id="bybit",

@@ -16,13 +16,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptohub_desktop.catalogue import Provider, ProviderSpec, RateLimit
 from cryptohub_desktop.collectors._exchange import pct_change, per_symbol, quote_of
 from cryptohub_desktop.collectors._parse import as_dict, as_list, num, req_num
-from cryptohub_desktop.errors import UpstreamParseError
-from cryptohub_desktop.records import Candle, Price
-from cryptohub_desktop.timeutil import from_unix, parse_iso, utcnow
-from cryptohub_desktop.upstream import Context, HistoryQuery, Upstream
+from cryptohub_desktop.core.errors import UpstreamParseError
+from cryptohub_desktop.core.records import Candle, Price
+from cryptohub_desktop.core.time import from_unix, parse_iso, utcnow
+from cryptohub_desktop.providers.spec import Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.upstream import Context, HistoryQuery, Upstream
 
 SPEC = ProviderSpec(
     id="coinbase",

@@ -17,12 +17,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from cryptohub_desktop.catalogue import Auth, Provider, ProviderSpec, RateLimit
 from cryptohub_desktop.collectors._parse import as_dict, as_list, field, num, req_num
-from cryptohub_desktop.errors import UpstreamHTTPError, UpstreamRateLimited
-from cryptohub_desktop.records import Candle, Price
-from cryptohub_desktop.timeutil import from_unix, utcnow
-from cryptohub_desktop.upstream import Context, HistoryQuery, Upstream
+from cryptohub_desktop.core.errors import UpstreamHTTPError, UpstreamRateLimited
+from cryptohub_desktop.core.records import Candle, Price
+from cryptohub_desktop.core.time import from_unix, utcnow
+from cryptohub_desktop.providers.spec import Auth, Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.upstream import Context, HistoryQuery, Upstream
 
 SPEC = ProviderSpec(
     id="cryptocompare",

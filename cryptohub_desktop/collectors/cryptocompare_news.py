@@ -15,13 +15,13 @@ import html
 import re
 from typing import Any
 
-from cryptohub_desktop.catalogue import Auth, Provider, ProviderSpec, RateLimit
 from cryptohub_desktop.collectors._parse import as_dict, as_list, field, req_num
 from cryptohub_desktop.collectors.cryptocompare import check_response
-from cryptohub_desktop.errors import UpstreamParseError
-from cryptohub_desktop.records import NewsArticle
-from cryptohub_desktop.timeutil import from_unix
-from cryptohub_desktop.upstream import Context, Upstream
+from cryptohub_desktop.core.errors import UpstreamParseError
+from cryptohub_desktop.core.records import NewsArticle
+from cryptohub_desktop.core.time import from_unix
+from cryptohub_desktop.providers.spec import Auth, Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.upstream import Context, Upstream
 
 SPEC = ProviderSpec(
     id="cryptocompare_news",

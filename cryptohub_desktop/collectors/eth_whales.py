@@ -17,12 +17,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from cryptohub_desktop.catalogue import Provider, ProviderSpec, RateLimit
 from cryptohub_desktop.collectors._parse import as_dict, as_list, hex_int
-from cryptohub_desktop.errors import UpstreamParseError
-from cryptohub_desktop.records import WhaleTx
-from cryptohub_desktop.timeutil import from_unix
-from cryptohub_desktop.upstream import Context, Upstream
+from cryptohub_desktop.core.errors import UpstreamParseError
+from cryptohub_desktop.core.records import WhaleTx
+from cryptohub_desktop.core.time import from_unix
+from cryptohub_desktop.providers.spec import Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.upstream import Context, Upstream
 
 log = logging.getLogger("cryptohub.collectors.eth_whales")
 

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from cryptohub_desktop.catalogue import Auth, Provider, ProviderSpec, RateLimit
 from cryptohub_desktop.collectors._parse import as_dict, field, hex_int, req_num
-from cryptohub_desktop.errors import UpstreamHTTPError, UpstreamRateLimited
-from cryptohub_desktop.records import BlockStat, GasPrice
-from cryptohub_desktop.timeutil import utcnow
-from cryptohub_desktop.upstream import Context, Upstream
+from cryptohub_desktop.core.errors import UpstreamHTTPError, UpstreamRateLimited
+from cryptohub_desktop.core.records import BlockStat, GasPrice
+from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.providers.spec import Auth, Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.upstream import Context, Upstream
 
 BASE_URL = "https://api.etherscan.io/v2/api"
 DOCS_URL = "https://docs.etherscan.io/"

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from cryptohub_desktop.catalogue import Auth, Provider, ProviderSpec, RateLimit
 from cryptohub_desktop.collectors._parse import as_dict, as_list, field
-from cryptohub_desktop.errors import UpstreamHTTPError, UpstreamParseError, UpstreamRateLimited
-from cryptohub_desktop.records import NewsArticle
-from cryptohub_desktop.timeutil import parse_iso, utcnow
-from cryptohub_desktop.upstream import Context, Upstream
+from cryptohub_desktop.core.errors import UpstreamHTTPError, UpstreamParseError, UpstreamRateLimited
+from cryptohub_desktop.core.records import NewsArticle
+from cryptohub_desktop.core.time import parse_iso, utcnow
+from cryptohub_desktop.providers.spec import Auth, Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.upstream import Context, Upstream
 
 SPEC = ProviderSpec(
     id="newsapi",

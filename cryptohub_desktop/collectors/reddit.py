@@ -23,13 +23,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cryptohub_desktop.catalogue import Provider, ProviderSpec, RateLimit
 from cryptohub_desktop.collectors._parse import as_dict, as_list, field, num
-from cryptohub_desktop.errors import UpstreamParseError
-from cryptohub_desktop.records import SentimentMetric
-from cryptohub_desktop.textsentiment import default_lexicon_model, label_for
-from cryptohub_desktop.timeutil import utcnow
-from cryptohub_desktop.upstream import Context, Upstream
+from cryptohub_desktop.core.errors import UpstreamParseError
+from cryptohub_desktop.core.records import SentimentMetric
+from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.engine.textsentiment import default_lexicon_model, label_for
+from cryptohub_desktop.providers.spec import Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.upstream import Context, Upstream
 
 SPEC = ProviderSpec(
     id="reddit",

@@ -32,12 +32,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from cryptohub_desktop.catalogue import NO_AUTH, Auth, Provider, ProviderSpec, RateLimit
 from cryptohub_desktop.collectors._parse import as_dict, field, hex_int
-from cryptohub_desktop.errors import UpstreamHTTPError, UpstreamParseError, UpstreamRateLimited
-from cryptohub_desktop.records import NodeStatus
-from cryptohub_desktop.timeutil import utcnow
-from cryptohub_desktop.upstream import Context, Upstream
+from cryptohub_desktop.core.errors import UpstreamHTTPError, UpstreamParseError, UpstreamRateLimited
+from cryptohub_desktop.core.records import NodeStatus
+from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.providers.spec import NO_AUTH, Auth, Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.upstream import Context, Upstream
 
 #: For endpoints that publish no limit (see the module docstring).
 UNDOCUMENTED = (RateLimit(2, 1), RateLimit(60, 60))

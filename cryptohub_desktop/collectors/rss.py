@@ -25,11 +25,11 @@ from typing import Any
 
 import feedparser
 
-from cryptohub_desktop.catalogue import Provider, ProviderSpec, RateLimit
-from cryptohub_desktop.errors import UpstreamParseError
-from cryptohub_desktop.records import NewsArticle
-from cryptohub_desktop.timeutil import utcnow
-from cryptohub_desktop.upstream import Context, Upstream
+from cryptohub_desktop.core.errors import UpstreamParseError
+from cryptohub_desktop.core.records import NewsArticle
+from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.providers.spec import Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.upstream import Context, Upstream
 
 # Empty <dc:description/> or <content:encoded/> after <description> make feedparser
 # replace the real summary with "" (CoinDesk sends both on every item).

@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any
 
-from cryptohub_desktop.bus import TOPICS, Event
+from cryptohub_desktop.engine.bus import TOPICS, Event
 
 MAX_ENTRIES = 512
 

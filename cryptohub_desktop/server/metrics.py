@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cryptohub_desktop.timeutil import utcnow
+from cryptohub_desktop.core.time import utcnow
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UP_STATUSES = ("online", "degraded")

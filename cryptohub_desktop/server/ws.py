@@ -34,12 +34,12 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 
-from cryptohub_desktop import snapshot
-from cryptohub_desktop.bus import TOPICS, Event
+from cryptohub_desktop.api import answers as snapshot
+from cryptohub_desktop.core.time import iso, utcnow
+from cryptohub_desktop.engine.bus import TOPICS, Event
 from cryptohub_desktop.server.cache import AnswerCache
 from cryptohub_desktop.server.responses import encode_json
 from cryptohub_desktop.server.security import Throttle
-from cryptohub_desktop.timeutil import iso, utcnow
 
 log = logging.getLogger("cryptohub.server.ws")
 

@@ -22,8 +22,8 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cryptohub_desktop.config import Config
-from cryptohub_desktop.errors import UserError
-from cryptohub_desktop.hub import Hub
+from cryptohub_desktop.core.errors import UserError
+from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.secrets import Secrets
 from cryptohub_desktop.ui.alert_rules import AlertRules
 from cryptohub_desktop.ui.bridge import HubBridge

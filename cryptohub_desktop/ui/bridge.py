@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from cryptohub_desktop.bus import Bus, Event
+from cryptohub_desktop.engine.bus import Bus, Event
 
 
 class HubBridge(QObject):

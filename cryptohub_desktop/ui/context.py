@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cryptohub_desktop.hub import Hub
+from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.ui.alert_rules import AlertRules
 from cryptohub_desktop.ui.bridge import HubBridge
 from cryptohub_desktop.ui.state import UiState

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptohub_desktop.timeutil import parse_iso, utcnow
+from cryptohub_desktop.core.time import parse_iso, utcnow
 
 
 def when(value: Any) -> datetime | None:

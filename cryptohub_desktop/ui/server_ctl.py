@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from cryptohub_desktop.config import ServerConfig
-from cryptohub_desktop.hub import Hub
+from cryptohub_desktop.engine.hub import Hub
 
 log = logging.getLogger("cryptohub.ui")
 

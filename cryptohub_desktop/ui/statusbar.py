@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from cryptohub_desktop.hub import Hub
+from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.server_ctl import ServerControl
 from cryptohub_desktop.ui.theme import STATUS_COLORS

@@ -2,9 +2,9 @@
 
 import pytest
 
-from cryptohub_desktop.catalogue import CATEGORIES
 from cryptohub_desktop.collectors import all_providers
-from cryptohub_desktop.models import BY_TABLE, DataCollection, ProviderRow
+from cryptohub_desktop.providers.spec import CATEGORIES
+from cryptohub_desktop.storage.models import BY_TABLE, DataCollection, ProviderRow
 from tests.replay import providers_with_fixtures
 
 PROVIDERS = {p.id: p for p in all_providers()}

@@ -3,7 +3,8 @@
 import asyncio
 
 from cryptohub_desktop.collectors import coingecko
-from cryptohub_desktop.models import (
+from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.storage.models import (
     Alert,
     ConnectionAttempt,
     DataCollection,
@@ -11,7 +12,6 @@ from cryptohub_desktop.models import (
     MarketPrice,
     ScheduleConfig,
 )
-from cryptohub_desktop.timeutil import utcnow
 from tests.replay import Fault
 
 PATH = "/coingecko/simple/price"
@@ -102,7 +102,7 @@ async def test_offline_raises_one_alert_and_recovery_another(make_hub, replay):
 
 async def test_needs_key_provider_is_not_called_and_not_offline(make_hub, replay):
     """A provider whose key is missing is 'needs_key': no request, no failure."""
-    from cryptohub_desktop.catalogue import Auth, Provider
+    from cryptohub_desktop.providers.spec import Auth, Provider
     spec = coingecko.SPEC.__class__(**{**coingecko.SPEC.__dict__, "id": "keyed",
                                        "auth": Auth("header", "x-key", ("KEYED_KEY",))})
     hub = await make_hub([Provider(spec, coingecko.collect)], mount=False)

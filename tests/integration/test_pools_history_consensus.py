@@ -2,11 +2,11 @@
 
 from datetime import UTC, datetime
 
-from cryptohub_desktop.backfill import backfill
 from cryptohub_desktop.collectors import binance, coingecko, cryptocompare, kraken
-from cryptohub_desktop.models import OHLCV, Alert, MarketPrice, RotationHistory
-from cryptohub_desktop.records import Price
-from cryptohub_desktop.timeutil import to_db, utcnow
+from cryptohub_desktop.core.records import Price
+from cryptohub_desktop.core.time import to_db, utcnow
+from cryptohub_desktop.engine.backfill import backfill
+from cryptohub_desktop.storage.models import OHLCV, Alert, MarketPrice, RotationHistory
 from tests.replay import Fault
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cryptohub_desktop.bus import Bus
+from cryptohub_desktop.engine.bus import Bus
 from cryptohub_desktop.server import metrics
 from cryptohub_desktop.server.cache import AnswerCache
 from cryptohub_desktop.server.params import Param, parse_query, parse_time

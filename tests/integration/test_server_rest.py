@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from cryptohub_desktop import snapshot
+from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.collectors import coingecko
-from cryptohub_desktop.records import Candle, WhaleTx
+from cryptohub_desktop.core.records import Candle, WhaleTx
 from cryptohub_desktop.server import start_server
 from tests.conftest import SLOW
 

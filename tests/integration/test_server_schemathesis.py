@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cryptohub_desktop.records import Candle, WhaleTx
+from cryptohub_desktop.core.records import Candle, WhaleTx
 from cryptohub_desktop.server import start_server
 from tests.conftest import SLOW
 

@@ -15,11 +15,11 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from cryptohub_desktop.bus import TOPICS
 from cryptohub_desktop.collectors import coingecko
+from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.engine.bus import TOPICS
 from cryptohub_desktop.server import start_server
 from cryptohub_desktop.server import ws as ws_module
-from cryptohub_desktop.timeutil import utcnow
 from tests.conftest import SLOW
 
 #: service -> a provider whose run publishes to it (used when present in this tree)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from cryptohub_desktop.collectors import coingecko
 from cryptohub_desktop.config import load_config
-from cryptohub_desktop.hub import Hub
-from cryptohub_desktop.models import OHLCV
-from cryptohub_desktop.store import Store, rotate_backups
-from cryptohub_desktop.timeutil import utcnow
+from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.engine.hub import Hub
+from cryptohub_desktop.storage.models import OHLCV
+from cryptohub_desktop.storage.store import Store, rotate_backups
 from tests.conftest import SLOW
 from tests.ops.cli import run_cli
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cryptohub_desktop.store import Store
+from cryptohub_desktop.storage.store import Store
 from tests.conftest import SLOW
 from tests.ops.cli import run_cli
 

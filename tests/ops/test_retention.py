@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 import peewee
 
 from cryptohub_desktop.collectors import coingecko
-from cryptohub_desktop.models import (
+from cryptohub_desktop.core.time import to_db, utcnow
+from cryptohub_desktop.storage.models import (
     OHLCV,
     RETAINED,
     Alert,
@@ -23,8 +24,7 @@ from cryptohub_desktop.models import (
     SystemMetric,
     WhaleTransaction,
 )
-from cryptohub_desktop.store import Store
-from cryptohub_desktop.timeutil import to_db, utcnow
+from cryptohub_desktop.storage.store import Store
 
 NOW = datetime(2024, 6, 1)
 DAYS = 60

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from cryptohub_desktop.config import ServerConfig
-from cryptohub_desktop.hub import Hub
+from cryptohub_desktop.engine.hub import Hub
 from tests.replay import ReplayServer
 
 MB = 1024 * 1024

@@ -13,9 +13,9 @@ import asyncio
 import sys
 from datetime import UTC, datetime, timedelta
 
-from cryptohub_desktop.models import OHLCV
-from cryptohub_desktop.store import Store
-from cryptohub_desktop.timeutil import to_db
+from cryptohub_desktop.core.time import to_db
+from cryptohub_desktop.storage.models import OHLCV
+from cryptohub_desktop.storage.store import Store
 
 SYMBOLS = ("BTC", "ETH", "SOL", "XRP", "BNB")
 

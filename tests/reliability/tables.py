@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cryptohub_desktop.hub import Hub
-from cryptohub_desktop.models import BY_TABLE
+from cryptohub_desktop.engine.hub import Hub
+from cryptohub_desktop.storage.models import BY_TABLE
 
 DATA_TABLES = ("market_prices", "ohlcv", "news_articles", "whale_transactions",
                "sentiment_metrics", "gas_prices", "blockchain_stats", "rpc_node_status",

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from cryptohub_desktop.collectors import all_providers
-from cryptohub_desktop.store import Store
+from cryptohub_desktop.storage.store import Store
 from tests.conftest import SLOW
 from tests.replay import ReplayServer, providers_with_fixtures
 

@@ -16,9 +16,9 @@ import subprocess
 import sys
 
 from cryptohub_desktop.collectors import coingecko
-from cryptohub_desktop.errors import StoreError
-from cryptohub_desktop.models import OHLCV, Alert, ConnectionAttempt, MarketPrice
-from cryptohub_desktop.store import Store
+from cryptohub_desktop.core.errors import StoreError
+from cryptohub_desktop.storage.models import OHLCV, Alert, ConnectionAttempt, MarketPrice
+from cryptohub_desktop.storage.store import Store
 from tests.reliability.ingest_child import _batch
 
 UNCAPPED = 1073741823  # SQLite's default max_page_count
@@ -71,7 +71,7 @@ async def free_disk(store: Store) -> None:
 
 
 def _now():
-    from cryptohub_desktop.timeutil import to_db, utcnow
+    from cryptohub_desktop.core.time import to_db, utcnow
     return to_db(utcnow())
 
 

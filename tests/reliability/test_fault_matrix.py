@@ -22,16 +22,16 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from cryptohub_desktop.catalogue import RateLimit
 from cryptohub_desktop.collectors import all_providers
-from cryptohub_desktop.hub import Hub
-from cryptohub_desktop.models import (
+from cryptohub_desktop.engine.hub import Hub
+from cryptohub_desktop.providers.ratelimit import RateLimiter
+from cryptohub_desktop.providers.spec import RateLimit
+from cryptohub_desktop.storage.models import (
     Alert,
     ConnectionAttempt,
     FailureLog,
     RotationHistory,
 )
-from cryptohub_desktop.ratelimit import RateLimiter
 from tests.conftest import SLOW
 from tests.reliability.conftest import MB, HostileReplay, rss_bytes
 from tests.reliability.tables import data_rows

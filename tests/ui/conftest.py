@@ -19,7 +19,7 @@ from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QApplication
 
 from cryptohub_desktop.collectors import all_providers
-from cryptohub_desktop.hub import Hub
+from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.secrets import key_names
 from cryptohub_desktop.ui.app import build, make_app
 from cryptohub_desktop.ui.context import UiContext

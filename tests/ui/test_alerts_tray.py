@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cryptohub_desktop.models import Alert
+from cryptohub_desktop.storage.models import Alert
 from tests.replay import Fault
 from tests.ui.conftest import by_id, next_signal
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 
-from cryptohub_desktop.models import PoolMember, SourcePool
+from cryptohub_desktop.storage.models import PoolMember, SourcePool
 from tests.ui.conftest import TEST_KEYS, by_id, cell, row_of
 
 MARKET = ("coingecko", "binance", "kraken", "bitfinex")

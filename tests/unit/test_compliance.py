@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from cryptohub_desktop.scheduler import Compliance, tolerance
+from cryptohub_desktop.engine.scheduler import Compliance, tolerance
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -3,7 +3,7 @@
 import pytest
 
 from cryptohub_desktop.config import interval_to_seconds, load_config
-from cryptohub_desktop.errors import ConfigError
+from cryptohub_desktop.core.errors import ConfigError
 
 
 def test_no_file_gives_working_defaults(tmp_path, monkeypatch):

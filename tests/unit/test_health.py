@@ -1,7 +1,7 @@
 """Provider status transitions and the circuit breaker."""
 
-from cryptohub_desktop.health import BACKOFF_START, HealthMonitor
-from cryptohub_desktop.timeutil import utcnow
+from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.engine.health import BACKOFF_START, HealthMonitor
 
 
 class FakeClock:

@@ -1,7 +1,7 @@
 """A hub run of CoinGecko against its replayed documented answer lands in SQLite."""
 
 from cryptohub_desktop.collectors import coingecko
-from cryptohub_desktop.models import DataCollection, MarketPrice, ProviderRow
+from cryptohub_desktop.storage.models import DataCollection, MarketPrice, ProviderRow
 
 
 async def test_run_lands_prices_and_collection_row(make_hub):

@@ -3,9 +3,9 @@
 import sqlite3
 from pathlib import Path
 
-from cryptohub_desktop import migrations
-from cryptohub_desktop.models import MarketPrice
-from cryptohub_desktop.store import Store
+from cryptohub_desktop.storage import migrations
+from cryptohub_desktop.storage.models import MarketPrice
+from cryptohub_desktop.storage.store import Store
 
 V1 = Path(__file__).parents[1] / "fixtures" / "schema_v1.sql"
 

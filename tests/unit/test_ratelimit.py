@@ -4,9 +4,9 @@ import asyncio
 
 import pytest
 
-from cryptohub_desktop.catalogue import RateLimit
-from cryptohub_desktop.errors import UpstreamRateLimited
-from cryptohub_desktop.ratelimit import RateLimiter
+from cryptohub_desktop.core.errors import UpstreamRateLimited
+from cryptohub_desktop.providers.ratelimit import RateLimiter
+from cryptohub_desktop.providers.spec import RateLimit
 
 
 class FakeClock:

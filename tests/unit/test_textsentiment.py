@@ -3,8 +3,8 @@
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from cryptohub_desktop import textsentiment
-from cryptohub_desktop.textsentiment import TextSentiment, label_for, load_text_model
+from cryptohub_desktop.engine import textsentiment
+from cryptohub_desktop.engine.textsentiment import TextSentiment, label_for, load_text_model
 
 
 @pytest.fixture(scope="module")

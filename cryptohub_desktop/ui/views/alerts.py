@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
-from cryptohub_desktop import persist, snapshot
+from cryptohub_desktop.api import answers as snapshot
+from cryptohub_desktop.engine import bookkeeping as persist
 from cryptohub_desktop.ui.alert_rules import KINDS, SEVERITIES
 from cryptohub_desktop.ui.models.activity import alerts_model
 from cryptohub_desktop.ui.views.base import Card, View, heading, muted

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
-from cryptohub_desktop import snapshot
-from cryptohub_desktop.hub import Hub
+from cryptohub_desktop.api import answers as snapshot
+from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.ui.state import UiState
 from cryptohub_desktop.ui.theme import Theme
 from cryptohub_desktop.ui.widgets.export import ask_path

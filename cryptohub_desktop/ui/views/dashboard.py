@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
 
-from cryptohub_desktop import snapshot
+from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.models import market as market_models
 from cryptohub_desktop.ui.models.table import Column, RowsModel

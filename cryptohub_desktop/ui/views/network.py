@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QGridLayout, QVBoxLayout, QWidget
 
-from cryptohub_desktop import snapshot
+from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.ui.models import data as data_models
 from cryptohub_desktop.ui.views.base import Card, View, heading, muted
 from cryptohub_desktop.ui.widgets.table import DataTable

@@ -9,7 +9,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
 from qasync import asyncSlot
 
-from cryptohub_desktop import snapshot
+from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.models.data import SENTIMENT_COLORS, news_model
 from cryptohub_desktop.ui.models.table import Column, RowsModel

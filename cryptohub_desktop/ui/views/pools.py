@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
-from cryptohub_desktop import snapshot
-from cryptohub_desktop.pools import STRATEGIES
+from cryptohub_desktop.api import answers as snapshot
+from cryptohub_desktop.engine.pools import STRATEGIES
 from cryptohub_desktop.ui.models.pools import history_model, members_model, pools_model
 from cryptohub_desktop.ui.views.base import Card, View, heading, muted
 from cryptohub_desktop.ui.widgets.delegates import StatusDelegate

@@ -11,8 +11,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 from qasync import asyncSlot
 
-from cryptohub_desktop import snapshot
-from cryptohub_desktop.hub import Hub
+from cryptohub_desktop.api import answers as snapshot
+from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.models.activity import failures_model
 from cryptohub_desktop.ui.theme import RED, SERIES, Theme, set_role, status_color, status_label

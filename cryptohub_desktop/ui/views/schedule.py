@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from cryptohub_desktop import snapshot
+from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.ui.models.activity import schedule_model
 from cryptohub_desktop.ui.views.base import View, heading, muted
 from cryptohub_desktop.ui.widgets.table import DataTable

@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
-from cryptohub_desktop.catalogue import CATEGORIES
 from cryptohub_desktop.config import Config
-from cryptohub_desktop.errors import ConfigError
+from cryptohub_desktop.core.errors import ConfigError
+from cryptohub_desktop.providers.spec import CATEGORIES
 from cryptohub_desktop.secrets import mask
 from cryptohub_desktop.ui.theme import GREEN, MODES, RED
 from cryptohub_desktop.ui.views.base import Card, View, heading, muted

@@ -20,7 +20,7 @@ from typing import Any
 import tomli_w
 
 from cryptohub_desktop.config import Config, parse_config
-from cryptohub_desktop.errors import ConfigError
+from cryptohub_desktop.core.errors import ConfigError
 from cryptohub_desktop.ui.state import UiState
 from cryptohub_desktop.ui.theme import MODES
 

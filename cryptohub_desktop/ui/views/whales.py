@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from qasync import asyncSlot
 
-from cryptohub_desktop import snapshot
+from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.models.data import whales_model
 from cryptohub_desktop.ui.views.base import View, heading, muted

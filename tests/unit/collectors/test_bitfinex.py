@@ -3,7 +3,7 @@
 import pytest
 
 from cryptohub_desktop.collectors import bitfinex
-from cryptohub_desktop.errors import UpstreamHTTPError, UpstreamParseError, UpstreamRateLimited
+from cryptohub_desktop.core.errors import UpstreamHTTPError, UpstreamParseError, UpstreamRateLimited
 from tests.helpers import collect_with
 from tests.replay import Fault, ReplayServer
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from cryptohub_desktop.collectors import coincap
-from cryptohub_desktop.errors import MissingKey, UpstreamHTTPError, UpstreamParseError
-from cryptohub_desktop.timeutil import utcnow
+from cryptohub_desktop.core.errors import MissingKey, UpstreamHTTPError, UpstreamParseError
+from cryptohub_desktop.core.time import utcnow
 from tests.helpers import collect_with
 from tests.replay import FIXTURES, Fault, ReplayServer
 

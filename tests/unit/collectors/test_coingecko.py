@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import pytest
 
 from cryptohub_desktop.collectors import coingecko
-from cryptohub_desktop.errors import UpstreamParseError
-from cryptohub_desktop.symbols import SymbolMap
-from cryptohub_desktop.upstream import HistoryQuery
+from cryptohub_desktop.core.errors import UpstreamParseError
+from cryptohub_desktop.core.symbols import SymbolMap
+from cryptohub_desktop.providers.upstream import HistoryQuery
 from tests.helpers import collect_with, history_with
 from tests.replay import Fault, ReplayServer
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from cryptohub_desktop.collectors import coinmarketcap
-from cryptohub_desktop.errors import MissingKey, UpstreamParseError, UpstreamRateLimited
+from cryptohub_desktop.core.errors import MissingKey, UpstreamParseError, UpstreamRateLimited
 from tests.helpers import collect_with
 from tests.replay import FIXTURES, Fault, ReplayServer
 

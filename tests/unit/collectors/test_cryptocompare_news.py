@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from cryptohub_desktop.collectors import cryptocompare_news
-from cryptohub_desktop.errors import UpstreamParseError, UpstreamRateLimited
-from cryptohub_desktop.records import NewsArticle
+from cryptohub_desktop.core.errors import UpstreamParseError, UpstreamRateLimited
+from cryptohub_desktop.core.records import NewsArticle
 from tests.helpers import collect_with
 from tests.replay import FIXTURES, Fault, ReplayServer
 

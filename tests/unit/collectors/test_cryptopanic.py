@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from cryptohub_desktop.collectors import cryptopanic
-from cryptohub_desktop.errors import MissingKey, UpstreamHTTPError, UpstreamParseError
+from cryptohub_desktop.core.errors import MissingKey, UpstreamHTTPError, UpstreamParseError
 from tests.helpers import collect_with
 from tests.replay import FIXTURES, Fault, ReplayServer
 

@@ -3,7 +3,7 @@
 import pytest
 
 from cryptohub_desktop.collectors import defillama
-from cryptohub_desktop.errors import UpstreamParseError
+from cryptohub_desktop.core.errors import UpstreamParseError
 from tests.helpers import collect_with
 from tests.replay import Fault, ReplayServer
 

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import pytest
 
 from cryptohub_desktop.collectors import gemini
-from cryptohub_desktop.errors import UpstreamHTTPError, UpstreamParseError
-from cryptohub_desktop.symbols import SymbolMap
-from cryptohub_desktop.upstream import Context
+from cryptohub_desktop.core.errors import UpstreamHTTPError, UpstreamParseError
+from cryptohub_desktop.core.symbols import SymbolMap
+from cryptohub_desktop.providers.upstream import Context
 from tests.helpers import collect_with
 from tests.replay import Fault, ReplayServer
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from cryptohub_desktop.collectors import kucoin
-from cryptohub_desktop.errors import UpstreamHTTPError, UpstreamParseError, UpstreamRateLimited
+from cryptohub_desktop.core.errors import UpstreamHTTPError, UpstreamParseError, UpstreamRateLimited
 from tests.helpers import collect_with
 from tests.replay import Fault, ReplayServer
 

@@ -3,8 +3,8 @@
 import pytest
 
 from cryptohub_desktop.collectors import mempool_space
-from cryptohub_desktop.errors import UpstreamParseError
-from cryptohub_desktop.records import BlockStat, GasPrice
+from cryptohub_desktop.core.errors import UpstreamParseError
+from cryptohub_desktop.core.records import BlockStat, GasPrice
 from tests.helpers import collect_with
 from tests.replay import Fault, ReplayServer
 

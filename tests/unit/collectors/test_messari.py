@@ -3,7 +3,7 @@
 import pytest
 
 from cryptohub_desktop.collectors import messari
-from cryptohub_desktop.errors import MissingKey, UpstreamHTTPError, UpstreamParseError
+from cryptohub_desktop.core.errors import MissingKey, UpstreamHTTPError, UpstreamParseError
 from tests.helpers import collect_with
 from tests.replay import Fault, ReplayServer
 

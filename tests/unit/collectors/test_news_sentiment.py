@@ -3,9 +3,9 @@
 import pytest
 
 from cryptohub_desktop.collectors import news_sentiment
-from cryptohub_desktop.errors import UpstreamParseError
-from cryptohub_desktop.symbols import SymbolMap
-from cryptohub_desktop.upstream import Context
+from cryptohub_desktop.core.errors import UpstreamParseError
+from cryptohub_desktop.core.symbols import SymbolMap
+from cryptohub_desktop.providers.upstream import Context
 from tests.helpers import collect_with
 
 # Headlines of the CoinDesk / Decrypt RSS fixtures, with the scores the offline

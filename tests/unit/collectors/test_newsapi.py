@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from cryptohub_desktop.collectors import newsapi
-from cryptohub_desktop.errors import (
+from cryptohub_desktop.core.errors import (
     MissingKey,
     UpstreamHTTPError,
     UpstreamParseError,

@@ -5,13 +5,13 @@ import json
 import pytest
 
 from cryptohub_desktop.collectors import rpc
-from cryptohub_desktop.errors import (
+from cryptohub_desktop.core.errors import (
     MissingKey,
     UpstreamHTTPError,
     UpstreamParseError,
     UpstreamRateLimited,
 )
-from cryptohub_desktop.records import NodeStatus
+from cryptohub_desktop.core.records import NodeStatus
 from tests.helpers import collect_with
 from tests.replay import Fault, ReplayServer
 

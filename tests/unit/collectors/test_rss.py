@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from cryptohub_desktop.collectors import rss
-from cryptohub_desktop.errors import UpstreamParseError
+from cryptohub_desktop.core.errors import UpstreamParseError
 from tests.helpers import collect_with
 from tests.replay import Fault, ReplayServer
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cryptohub_desktop.collectors import thegraph
-from cryptohub_desktop.errors import (
+from cryptohub_desktop.core.errors import (
     MissingKey,
     UpstreamHTTPError,
     UpstreamParseError,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from cryptohub_desktop.collectors import whale_alert
-from cryptohub_desktop.errors import (
+from cryptohub_desktop.core.errors import (
     MissingKey,
     UpstreamHTTPError,
     UpstreamParseError,

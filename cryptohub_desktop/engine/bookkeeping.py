@@ -12,9 +12,15 @@ from typing import Any
 
 from peewee import fn
 
-from cryptohub_desktop.catalogue import Provider
-from cryptohub_desktop.consensus import SourcePrice, consensus
-from cryptohub_desktop.models import (
+from cryptohub_desktop.core.consensus import SourcePrice, consensus
+from cryptohub_desktop.core.records import Record
+from cryptohub_desktop.core.time import from_db, to_db, utcnow
+from cryptohub_desktop.engine.pools import Pool, Rotation
+from cryptohub_desktop.engine.scheduler import ComplianceEvent
+from cryptohub_desktop.providers.ratelimit import Usage
+from cryptohub_desktop.providers.spec import Provider
+from cryptohub_desktop.providers.upstream import Attempt
+from cryptohub_desktop.storage.models import (
     Alert,
     ConnectionAttempt,
     DataCollection,
@@ -30,13 +36,7 @@ from cryptohub_desktop.models import (
     SourcePool,
     SystemMetric,
 )
-from cryptohub_desktop.pools import Pool, Rotation
-from cryptohub_desktop.ratelimit import Usage
-from cryptohub_desktop.records import Record
-from cryptohub_desktop.scheduler import ComplianceEvent
-from cryptohub_desktop.store import Store
-from cryptohub_desktop.timeutil import from_db, to_db, utcnow
-from cryptohub_desktop.upstream import Attempt
+from cryptohub_desktop.storage.store import Store
 
 
 @dataclass

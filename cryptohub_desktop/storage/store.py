@@ -30,11 +30,11 @@ from typing import Any, TypeVar
 import peewee
 from playhouse.db_url import connect
 
-from cryptohub_desktop import migrations
-from cryptohub_desktop.errors import StoreError
-from cryptohub_desktop.models import BY_TABLE, OHLCV, RETAINED, RpcNodeStatus, database
-from cryptohub_desktop.records import Candle, NodeStatus, Record
-from cryptohub_desktop.timeutil import to_db, utcnow
+from cryptohub_desktop.core.errors import StoreError
+from cryptohub_desktop.core.records import Candle, NodeStatus, Record
+from cryptohub_desktop.core.time import to_db, utcnow
+from cryptohub_desktop.storage import migrations
+from cryptohub_desktop.storage.models import BY_TABLE, OHLCV, RETAINED, RpcNodeStatus, database
 
 log = logging.getLogger("cryptohub.store")
 T = TypeVar("T")

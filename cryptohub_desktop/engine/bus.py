@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cryptohub_desktop.timeutil import utcnow
+from cryptohub_desktop.core.time import utcnow
 
 TOPICS = ("market_data", "explorers", "news", "sentiment", "whale_tracking", "rpc_nodes",
           "onchain", "health_checker", "scheduler", "alerts")

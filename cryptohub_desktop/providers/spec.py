@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from cryptohub_desktop.records import Candle, Record
-    from cryptohub_desktop.upstream import Context, HistoryQuery, Upstream
+    from cryptohub_desktop.core.records import Candle, Record
+    from cryptohub_desktop.providers.upstream import Context, HistoryQuery, Upstream
 
 CATEGORIES = (
     "market_data",

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cryptohub_desktop.timeutil import utcnow
+from cryptohub_desktop.core.time import utcnow
 
 log = logging.getLogger("cryptohub.pools")
 STRATEGIES = ("priority", "round_robin", "least_used")

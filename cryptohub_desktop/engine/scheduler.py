@@ -20,7 +20,7 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExe
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from cryptohub_desktop.timeutil import utcnow
+from cryptohub_desktop.core.time import utcnow
 
 log = logging.getLogger("cryptohub.scheduler")
 

@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from cryptohub_desktop.errors import UpstreamError
-from cryptohub_desktop.models import OHLCV
-from cryptohub_desktop.timeutil import from_db, to_db, utcnow
-from cryptohub_desktop.upstream import HistoryQuery
+from cryptohub_desktop.core.errors import UpstreamError
+from cryptohub_desktop.core.time import from_db, to_db, utcnow
+from cryptohub_desktop.providers.upstream import HistoryQuery
+from cryptohub_desktop.storage.models import OHLCV
 
 log = logging.getLogger("cryptohub.backfill")
 STEP = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
@@ -75,13 +75,13 @@ async def backfill(hub: object, *, symbols: Sequence[str], days: int,
     """Fill the missing candles of the last ``days`` for ``symbols``.
 
     Args:
-        hub: a started :class:`~cryptohub_desktop.hub.Hub`.
+        hub: a started :class:`~cryptohub_desktop.engine.hub.Hub`.
         provider_ids: providers to use (default: every active one with history).
         intervals: candle sizes (default 1h and 1d); a provider that does not
             offer one is skipped for it.
         progress: called with (done, total, label) after each series.
     """
-    from cryptohub_desktop.hub import Hub
+    from cryptohub_desktop.engine.hub import Hub
     assert isinstance(hub, Hub) and hub.store is not None
     store = hub.store
     now = now or utcnow()
@@ -131,8 +131,8 @@ async def run_backfill(hub: object, *, symbols: Sequence[str] | None, days: int,
                        provider_ids: Sequence[str] | None,
                        intervals: Sequence[str] | None) -> int:
     """The ``backfill`` command: start the hub without schedules, fill, report."""
-    from cryptohub_desktop.errors import UserError
-    from cryptohub_desktop.hub import Hub
+    from cryptohub_desktop.core.errors import UserError
+    from cryptohub_desktop.engine.hub import Hub
     assert isinstance(hub, Hub)
     for i in intervals or ():
         if i not in STEP:

@@ -26,26 +26,26 @@ from typing import Any
 
 import httpx
 
-from cryptohub_desktop import persist
-from cryptohub_desktop.bus import Bus
-from cryptohub_desktop.catalogue import CATEGORIES, CATEGORY_SERVICE, Provider
 from cryptohub_desktop.config import Config
-from cryptohub_desktop.errors import (
+from cryptohub_desktop.core.errors import (
     StoreError,
     UpstreamError,
     UpstreamParseError,
     UpstreamRateLimited,
 )
-from cryptohub_desktop.health import HealthMonitor
-from cryptohub_desktop.pools import Member, Pool, Rotation
-from cryptohub_desktop.ratelimit import RateLimiter, Usage
-from cryptohub_desktop.records import Candle, NewsArticle, Price, Record
-from cryptohub_desktop.scheduler import Compliance, Scheduler
+from cryptohub_desktop.core.records import Candle, NewsArticle, Price, Record
+from cryptohub_desktop.core.symbols import SymbolMap
+from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.engine import bookkeeping as persist
+from cryptohub_desktop.engine.bus import Bus
+from cryptohub_desktop.engine.health import HealthMonitor
+from cryptohub_desktop.engine.pools import Member, Pool, Rotation
+from cryptohub_desktop.engine.scheduler import Compliance, Scheduler
+from cryptohub_desktop.providers.ratelimit import RateLimiter, Usage
+from cryptohub_desktop.providers.spec import CATEGORIES, CATEGORY_SERVICE, Provider
+from cryptohub_desktop.providers.upstream import Attempt, Context, Upstream
 from cryptohub_desktop.secrets import Secrets
-from cryptohub_desktop.store import Store, rotate_backups
-from cryptohub_desktop.symbols import SymbolMap
-from cryptohub_desktop.timeutil import utcnow
-from cryptohub_desktop.upstream import Attempt, Context, Upstream
+from cryptohub_desktop.storage.store import Store, rotate_backups
 
 log = logging.getLogger("cryptohub.hub")
 
@@ -248,8 +248,8 @@ class Hub:
                        recent_news=self._recent_news)
 
     async def _recent_news(self) -> list[dict[str, Any]]:
-        from cryptohub_desktop.models import NewsArticleRow
-        from cryptohub_desktop.timeutil import to_db
+        from cryptohub_desktop.core.time import to_db
+        from cryptohub_desktop.storage.models import NewsArticleRow
         assert self.store is not None
         since = to_db(utcnow() - timedelta(hours=24))
 
@@ -461,7 +461,7 @@ class Hub:
                 dedupe=key))
 
     def _refresh_prices(self) -> None:
-        from cryptohub_desktop.queries import latest_consensus
+        from cryptohub_desktop.storage.queries import latest_consensus
         assert self.store is not None
         store = self.store
 
@@ -489,7 +489,7 @@ class Hub:
             for r in await asyncio.gather(*(self.run_provider(p) for p in phase)):
                 results[r.provider_id] = r
             if phase is phases[0] and phase:
-                from cryptohub_desktop.queries import latest_consensus
+                from cryptohub_desktop.storage.queries import latest_consensus
                 assert self.store is not None
                 cons = await self.store.read(latest_consensus, list(self.config.watchlist),
                                              self.config.consensus_max_age_seconds,
@@ -510,7 +510,7 @@ class Hub:
             self._pending_alerts.add(dedupe)
         if self.store is None:
             return
-        from cryptohub_desktop.timeutil import iso, to_db
+        from cryptohub_desktop.core.time import iso, to_db
         try:
             row = await self.store.write(persist.add_alert, alert_type, severity, message,
                                          provider_id)
@@ -575,7 +575,7 @@ class Hub:
         now = utcnow()
         usages = [u for lim in self.limiters.values() for u in lim.usage() if u.current_usage]
         metrics = self.system_metrics()
-        from cryptohub_desktop.timeutil import to_db
+        from cryptohub_desktop.core.time import to_db
         await self.store.write(persist.persist_usage, usages, now)
         await self.store.write(persist.persist_metrics, {"timestamp": to_db(now), **metrics})
         for pool in self.pools.values():
@@ -602,7 +602,7 @@ class Hub:
 
     async def _gap_job(self, _slot: datetime) -> None:
         """Hourly: find and fill gaps (sleep, outage) in the last 2 days of 1h candles."""
-        from cryptohub_desktop.backfill import backfill
+        from cryptohub_desktop.engine.backfill import backfill
         report = await backfill(self, symbols=self.config.watchlist, days=2, intervals=("1h",))
         if report.inserted:
             log.info("gap fill: %d candles in %d gaps", report.inserted, report.gaps)
@@ -658,7 +658,7 @@ def _sane(pid: str, records: list[Record]) -> list[Record]:
 
 
 def _compliance_data(ev: Any, comp: Compliance) -> dict[str, Any]:
-    from cryptohub_desktop.timeutil import iso
+    from cryptohub_desktop.core.time import iso
     st = comp.stats.get(ev.provider_id)
     return {"provider": ev.provider_id, "expected": iso(ev.expected), "actual": iso(ev.actual),
             "on_time": ev.on_time, "delay_seconds": ev.delay_seconds,
@@ -669,7 +669,7 @@ def _compliance_data(ev: Any, comp: Compliance) -> dict[str, Any]:
 def _jsonable(record: Record) -> dict[str, Any]:
     from dataclasses import asdict
 
-    from cryptohub_desktop.timeutil import iso
+    from cryptohub_desktop.core.time import iso
     d = asdict(record)
     for k, v in d.items():
         if isinstance(v, datetime):
@@ -693,7 +693,7 @@ def _rss_mb() -> float | None:
 
 def _load_text_model() -> Any:
     try:
-        from cryptohub_desktop.textsentiment import load_text_model
+        from cryptohub_desktop.engine.textsentiment import load_text_model
     except ImportError:
         return None
     try:

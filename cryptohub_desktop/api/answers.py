@@ -23,10 +23,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptohub_desktop import queries
-from cryptohub_desktop.catalogue import CATEGORIES
+from cryptohub_desktop.core.time import iso, utcnow
 from cryptohub_desktop.logs import MaskFilter
-from cryptohub_desktop.timeutil import iso, utcnow
+from cryptohub_desktop.providers.spec import CATEGORIES
+from cryptohub_desktop.storage import queries
 
 FEAR_GREED = "fear_greed_index"
 NEWS_WINDOW_HOURS = 24
@@ -376,7 +376,7 @@ TICK_RANGE_MAX = 7 * 86400
 
 
 def _epoch(t: datetime) -> float:
-    from cryptohub_desktop.timeutil import from_db
+    from cryptohub_desktop.core.time import from_db
     aware = from_db(t)
     assert aware is not None
     return aware.timestamp()
@@ -385,7 +385,7 @@ def _epoch(t: datetime) -> float:
 def _chart_read(symbol: str, seconds: int) -> dict[str, Any]:
     from peewee import fn as sqlfn
 
-    from cryptohub_desktop.models import OHLCV, MarketPrice
+    from cryptohub_desktop.storage.models import OHLCV, MarketPrice
     last_candle = OHLCV.select(sqlfn.MAX(OHLCV.open_time)).where(OHLCV.symbol == symbol).scalar()
     last_tick = (MarketPrice.select(sqlfn.MAX(MarketPrice.timestamp))
                  .where(MarketPrice.symbol == symbol).scalar())
@@ -442,8 +442,8 @@ def _price_history_read(symbols: list[str], since: datetime,
                         bucket_seconds: int) -> dict[str, list[tuple[float, float]]]:
     from itertools import chain
 
-    from cryptohub_desktop.models import OHLCV, MarketPrice
-    from cryptohub_desktop.timeutil import to_db
+    from cryptohub_desktop.core.time import to_db
+    from cryptohub_desktop.storage.models import OHLCV, MarketPrice
     sums: dict[str, dict[int, list[float]]] = {s: {} for s in symbols}
     ticks = (MarketPrice.select(MarketPrice.symbol, MarketPrice.timestamp, MarketPrice.price_usd)
              .where(MarketPrice.symbol.in_(symbols), MarketPrice.timestamp >= to_db(since))
@@ -474,7 +474,7 @@ async def price_history(hub: Any, symbols: Sequence[str] | None = None, hours: i
 
 def _activity_read(provider_id: str, limit: int) -> tuple[list[dict[str, Any]],
                                                           list[dict[str, Any]]]:
-    from cryptohub_desktop.models import ConnectionAttempt, FailureLog
+    from cryptohub_desktop.storage.models import ConnectionAttempt, FailureLog
     attempts = list(ConnectionAttempt.select(
         ConnectionAttempt.timestamp, ConnectionAttempt.status, ConnectionAttempt.response_time_ms,
         ConnectionAttempt.http_status_code, ConnectionAttempt.error_type)

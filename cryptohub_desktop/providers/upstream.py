@@ -4,7 +4,7 @@ A collector receives an :class:`Upstream` bound to its provider and calls
 ``get_json`` / ``get_text`` / ``post_json`` / ``rpc`` with the provider's
 documented *path*; the base_url (overridable in config) is put in front. Every
 call is rate limited before it is sent, recorded as a connection attempt, and
-every failure is translated to an :class:`~cryptohub_desktop.errors.UpstreamError`
+every failure is translated to an :class:`~cryptohub_desktop.core.errors.UpstreamError`
 with the right ``error_type``.
 """
 
@@ -21,8 +21,7 @@ from typing import Any
 
 import httpx
 
-from cryptohub_desktop.catalogue import ProviderSpec
-from cryptohub_desktop.errors import (
+from cryptohub_desktop.core.errors import (
     MissingKey,
     UpstreamConnection,
     UpstreamError,
@@ -31,9 +30,10 @@ from cryptohub_desktop.errors import (
     UpstreamRateLimited,
     UpstreamTimeout,
 )
-from cryptohub_desktop.ratelimit import RateLimiter
-from cryptohub_desktop.symbols import SymbolMap
-from cryptohub_desktop.timeutil import parse_rfc2822, utcnow
+from cryptohub_desktop.core.symbols import SymbolMap
+from cryptohub_desktop.core.time import parse_rfc2822, utcnow
+from cryptohub_desktop.providers.ratelimit import RateLimiter
+from cryptohub_desktop.providers.spec import ProviderSpec
 
 log = logging.getLogger("cryptohub.upstream")
 

@@ -11,8 +11,9 @@ from typing import Any
 
 from peewee import Field, Model, fn
 
-from cryptohub_desktop.consensus import Consensus, SourcePrice, consensus
-from cryptohub_desktop.models import (
+from cryptohub_desktop.core.consensus import Consensus, SourcePrice, consensus
+from cryptohub_desktop.core.time import from_db, to_db, utcnow
+from cryptohub_desktop.storage.models import (
     OHLCV,
     Alert,
     BlockchainStat,
@@ -28,7 +29,6 @@ from cryptohub_desktop.models import (
     SentimentMetricRow,
     WhaleTransaction,
 )
-from cryptohub_desktop.timeutil import from_db, to_db, utcnow
 
 
 def latest_consensus(symbols: list[str], max_age_seconds: float,

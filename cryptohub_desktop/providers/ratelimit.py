@@ -2,7 +2,7 @@
 
 A call is only sent when every window of the provider has room. If room comes
 within ``max_wait`` seconds the call waits; otherwise it is refused with
-:class:`~cryptohub_desktop.errors.UpstreamRateLimited` and never sent. A 429 with
+:class:`~cryptohub_desktop.core.errors.UpstreamRateLimited` and never sent. A 429 with
 Retry-After blocks the provider until then (:meth:`RateLimiter.block_for`).
 """
 
@@ -14,8 +14,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cryptohub_desktop.catalogue import RateLimit
-from cryptohub_desktop.errors import UpstreamRateLimited
+from cryptohub_desktop.core.errors import UpstreamRateLimited
+from cryptohub_desktop.providers.spec import RateLimit
 
 WARNING_RATIO = 0.8
 
