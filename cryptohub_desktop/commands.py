@@ -11,10 +11,11 @@ import sys
 from cryptohub_desktop.collectors import all_providers
 from cryptohub_desktop.config import Config
 from cryptohub_desktop.core.errors import StoreError, UserError
+from cryptohub_desktop.core.masking import mask
 from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.logs import setup_logging
 from cryptohub_desktop.paths import ensure_layout
-from cryptohub_desktop.secrets import KeychainUnavailable, Secrets, key_names, mask, parse_env_file
+from cryptohub_desktop.secrets import KeychainUnavailable, Secrets, key_names, parse_env_file
 
 log = logging.getLogger("cryptohub.cli")
 

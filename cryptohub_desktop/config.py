@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptohub_desktop.core.errors import ConfigError
+from cryptohub_desktop.core.topics import CATEGORIES
 from cryptohub_desktop.paths import DB_FILE, default_config_file, default_data_dir
-from cryptohub_desktop.providers.spec import CATEGORIES
 
 DEFAULT_SCHEDULE = {
     "market_data": "every_1_min",

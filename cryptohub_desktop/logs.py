@@ -10,19 +10,12 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from cryptohub_desktop.secrets import mask
+from cryptohub_desktop.core.masking import scrub
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-_PATTERNS = [
-    re.compile(r"(?i)((?:api[_-]?key|apikey|auth_token|token|access_token|key)=)([^&\s\"']{6,})"),
-    re.compile(r"(?i)(bearer\s+)([A-Za-z0-9._\-+/=]{8,})"),
-    re.compile(r"(?i)(x-cmc_pro_api_key['\"]?\s*[:=]\s*['\"]?)([A-Za-z0-9\-]{8,})"),
-    re.compile(r"(/v3/|/v2/)([0-9a-fA-F]{32}|[A-Za-z0-9_\-]{32})(?=[/\s\"']|$)"),
-]
 
 
 class MaskFilter(logging.Filter):
@@ -37,14 +30,8 @@ class MaskFilter(logging.Filter):
         self._known = known
 
     def scrub(self, text: str) -> str:
-        # a copy (another thread may add a key meanwhile), longest first (a key that
-        # contains another is masked whole)
-        for value in sorted(tuple(self._known()), key=len, reverse=True):
-            if value and len(value) >= 4 and value in text:
-                text = text.replace(value, mask(value))
-        for pat in _PATTERNS:
-            text = pat.sub(lambda m: m.group(1) + mask(m.group(2)), text)
-        return text
+        # a copy: another thread may add a key meanwhile
+        return scrub(text, tuple(self._known()))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -24,15 +24,6 @@ TOKEN_NAME = "SERVER_TOKEN"
 log = logging.getLogger("cryptohub.secrets")
 
 
-def mask(value: str | None) -> str:
-    """A key as it may be shown: ``abcd…wxyz`` for long keys, ``****`` for short ones."""
-    if not value:
-        return ""
-    if len(value) < 12:
-        return "****"
-    return f"{value[:4]}…{value[-4:]}"
-
-
 class KeychainUnavailable(Exception):
     """No usable keychain backend; ``str(exc)`` says why."""
 

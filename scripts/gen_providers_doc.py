@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from cryptohub_desktop.collectors import all_providers
-from cryptohub_desktop.providers.spec import CATEGORIES
+from cryptohub_desktop.core.topics import CATEGORIES
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "PROVIDERS.md"
 

@@ -23,9 +23,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from cryptohub_desktop.core.masking import scrub as scrub_text
 from cryptohub_desktop.core.time import iso, utcnow
-from cryptohub_desktop.logs import MaskFilter
-from cryptohub_desktop.providers.spec import CATEGORIES
+from cryptohub_desktop.core.topics import CATEGORIES
 from cryptohub_desktop.storage import queries
 
 FEAR_GREED = "fear_greed_index"
@@ -41,7 +41,7 @@ def scrub(hub: Any, text: str | None) -> str | None:
     """``text`` with every known key and key-looking parameter masked."""
     if not text:
         return text
-    return MaskFilter(lambda: hub.secrets.seen).scrub(text)
+    return scrub_text(text, tuple(hub.secrets.seen))
 
 
 def _read(hub: Any, fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:

@@ -20,9 +20,8 @@ from typing import Any
 
 from cryptohub_desktop.collectors._parse import as_dict, as_list, num
 from cryptohub_desktop.core.errors import UpstreamParseError
-from cryptohub_desktop.core.records import SentimentMetric
+from cryptohub_desktop.core.records import SentimentMetric, sentiment_label
 from cryptohub_desktop.core.time import utcnow
-from cryptohub_desktop.engine.textsentiment import label_for
 from cryptohub_desktop.providers.spec import Provider, ProviderSpec
 from cryptohub_desktop.providers.upstream import Context, Upstream
 
@@ -52,7 +51,7 @@ def summarize(headlines: Any) -> list[SentimentMetric]:
             raise UpstreamParseError(f"recent news[{i}].sentiment is {label!r}")
         if score is not None:
             scores.append(max(-1.0, min(1.0, score)))
-            label = label or label_for(score)
+            label = label or sentiment_label(score)
         if label:
             counts[label] += 1
     if not scores and not any(counts.values()):
@@ -65,7 +64,7 @@ def summarize(headlines: Any) -> list[SentimentMetric]:
             SentimentMetric(
                 metric_name="news_sentiment",
                 value=mean,
-                classification=label_for(mean),
+                classification=sentiment_label(mean),
                 timestamp=now,
             )
         )

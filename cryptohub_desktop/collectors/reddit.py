@@ -25,9 +25,8 @@ from typing import Any
 
 from cryptohub_desktop.collectors._parse import as_dict, as_list, field, num
 from cryptohub_desktop.core.errors import UpstreamParseError
-from cryptohub_desktop.core.records import SentimentMetric
+from cryptohub_desktop.core.records import SentimentMetric, sentiment_label
 from cryptohub_desktop.core.time import utcnow
-from cryptohub_desktop.engine.textsentiment import default_lexicon_model, label_for
 from cryptohub_desktop.providers.spec import Provider, ProviderSpec, RateLimit
 from cryptohub_desktop.providers.upstream import Context, Upstream
 
@@ -87,7 +86,9 @@ async def collect(api: Upstream, ctx: Context) -> list[SentimentMetric]:
     posts = parse_posts(answer)
     if not posts:
         return []
-    score_text = ctx.score_text or default_lexicon_model().score
+    score_text = ctx.score_text
+    if score_text is None:
+        raise UpstreamParseError("no text model to score the posts with")
     scored = [(float(score_text(text)[1]), score) for text, score in posts]
     value = max(-1.0, min(1.0, aggregate(scored)))
     now = utcnow()
@@ -95,7 +96,7 @@ async def collect(api: Upstream, ctx: Context) -> list[SentimentMetric]:
         SentimentMetric(
             metric_name="reddit_sentiment",
             value=value,
-            classification=label_for(value),
+            classification=sentiment_label(value),
             timestamp=now,
         ),
         SentimentMetric(metric_name="reddit_posts_scored", value=float(len(scored)), timestamp=now),

@@ -1,24 +1,34 @@
-"""Exceptions of the engine.
+"""Every exception the product raises on purpose.
 
 Hierarchy::
 
-    HubError                      base of everything the engine raises on purpose
-    ├── UserError                 the user can fix it: one-line message, no traceback
-    │   ├── ConfigError           a bad config file, option or environment value
-    │   └── StoreError            database cannot be opened / written (disk full, read-only)
-    └── UpstreamError             one call to a provider failed; ``error_type`` names why
-        ├── UpstreamTimeout       error_type "timeout"
-        ├── UpstreamConnection    error_type "connection_error"
-        ├── UpstreamHTTPError     error_type "http_4xx" or "http_5xx"
-        ├── UpstreamRateLimited   error_type "rate_limited" (429 or our own limiter)
-        └── UpstreamParseError    error_type "parse_error" (bad JSON, wrong shape, too big)
+    HubError                        base of everything raised on purpose
+    ├── UserError                   the user can fix it: one line, no traceback
+    │   ├── ConfigError             a bad config file, option or environment value
+    │   └── StoreError              the database cannot be opened or written
+    │       ├── StoreFull           the disk is full (nothing stored was lost)
+    │       ├── StoreReadOnly       no permission to write the database or its folder
+    │       ├── StoreLocked         another process holds the database
+    │       ├── StoreUnavailable    the database server cannot be reached
+    │       └── StoreCorrupt        the file is damaged or not a database
+    └── UpstreamError               one call to a provider failed; ``error_type`` says why
+        ├── UpstreamTimeout         "timeout"
+        ├── UpstreamConnection      "connection_error"
+        ├── UpstreamHTTPError       "http_4xx" / "http_5xx"
+        ├── UpstreamRateLimited     "rate_limited" (a 429, or our own limiter)
+        ├── UpstreamParseError      "parse_error" (bad JSON, wrong shape, too big)
+        └── MissingKey              "needs_key": the provider is not called at all
+
+Third-party exceptions (httpx, sqlite3, psycopg, keyring) are translated at the
+boundary that calls them (``providers.upstream``, ``storage.backends``, ``secrets``)
+into the most specific type here, ``raise Ours(...) from exc``.
 """
 
 from __future__ import annotations
 
 
 class HubError(Exception):
-    """Base of the engine's own exceptions."""
+    """Base of the product's own exceptions."""
 
 
 class UserError(HubError):
@@ -30,7 +40,27 @@ class ConfigError(UserError):
 
 
 class StoreError(UserError):
-    """The database cannot be opened or written."""
+    """The database cannot be opened or written (the transaction was rolled back)."""
+
+
+class StoreFull(StoreError):
+    """The disk (or the database server's disk) is full."""
+
+
+class StoreReadOnly(StoreError):
+    """The database or its folder cannot be written."""
+
+
+class StoreLocked(StoreError):
+    """Another process holds the database."""
+
+
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached (network, server down)."""
+
+
+class StoreCorrupt(StoreError):
+    """The database file is damaged or is not a database."""
 
 
 class UpstreamError(HubError):

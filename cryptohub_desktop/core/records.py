@@ -7,9 +7,25 @@ Timestamps are timezone-aware UTC datetimes (see ``timeutil``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
+
+from cryptohub_desktop.core.time import iso
+
+#: VADER's compound-score thresholds for the positive / negative labels
+POSITIVE_THRESHOLD = 0.05
+NEGATIVE_THRESHOLD = -0.05
+
+
+def sentiment_label(score: float) -> str:
+    """positive / negative / neutral for a score in -1..1 (VADER's thresholds, ±0.05)."""
+    if score >= POSITIVE_THRESHOLD:
+        return "positive"
+    if score <= NEGATIVE_THRESHOLD:
+        return "negative"
+    return "neutral"
 
 
 @dataclass
@@ -122,3 +138,19 @@ class OnchainMetric:
 
 
 Record = Price | Candle | GasPrice | BlockStat | NewsArticle | WhaleTx | SentimentMetric | NodeStatus | OnchainMetric
+
+
+def as_dict(record: Record, time: Callable[[datetime], Any] = iso) -> dict[str, Any]:
+    """The one serialiser of a record: its fields by name, datetimes through ``time``
+    (ISO-8601 text by default; the store passes its own database form).
+
+    Example::
+
+        as_dict(price)                # {"symbol": "BTC", "timestamp": "2024-...Z", ...}
+        as_dict(price, time=to_db)    # naive UTC datetimes for the database
+    """
+    out: dict[str, Any] = {}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        out[f.name] = time(value) if isinstance(value, datetime) else value
+    return out

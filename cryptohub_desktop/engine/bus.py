@@ -16,9 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.core.topics import TOPICS
 
-TOPICS = ("market_data", "explorers", "news", "sentiment", "whale_tracking", "rpc_nodes",
-          "onchain", "health_checker", "scheduler", "alerts")
 log = logging.getLogger("cryptohub.bus")
 
 

@@ -33,16 +33,17 @@ from cryptohub_desktop.core.errors import (
     UpstreamParseError,
     UpstreamRateLimited,
 )
-from cryptohub_desktop.core.records import Candle, NewsArticle, Price, Record
+from cryptohub_desktop.core.records import Candle, NewsArticle, Price, Record, as_dict
 from cryptohub_desktop.core.symbols import SymbolMap
 from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.core.topics import CATEGORIES, CATEGORY_SERVICE
 from cryptohub_desktop.engine import bookkeeping as persist
 from cryptohub_desktop.engine.bus import Bus
 from cryptohub_desktop.engine.health import HealthMonitor
 from cryptohub_desktop.engine.pools import Member, Pool, Rotation
 from cryptohub_desktop.engine.scheduler import Compliance, Scheduler
 from cryptohub_desktop.providers.ratelimit import RateLimiter, Usage
-from cryptohub_desktop.providers.spec import CATEGORIES, CATEGORY_SERVICE, Provider
+from cryptohub_desktop.providers.spec import Provider
 from cryptohub_desktop.providers.upstream import Attempt, Context, Upstream
 from cryptohub_desktop.secrets import Secrets
 from cryptohub_desktop.storage.store import Store, rotate_backups
@@ -244,7 +245,7 @@ class Hub:
     def context(self, pid: str) -> Context:
         return Context(symbols=list(self.config.watchlist), symbol_map=self.symbol_map,
                        prices=dict(self.prices), options=self.config.provider(pid).options,
-                       score_text=self.text_model.score if self.text_model else None,
+                       score_text=(self.text_model or _lexicon()).score,
                        recent_news=self._recent_news)
 
     async def _recent_news(self) -> list[dict[str, Any]]:
@@ -667,15 +668,7 @@ def _compliance_data(ev: Any, comp: Compliance) -> dict[str, Any]:
 
 
 def _jsonable(record: Record) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    from cryptohub_desktop.core.time import iso
-    d = asdict(record)
-    for k, v in d.items():
-        if isinstance(v, datetime):
-            d[k] = iso(v)
-    d["type"] = record.TABLE
-    return d
+    return {**as_dict(record), "type": record.TABLE}
 
 
 def _rss_mb() -> float | None:
@@ -689,6 +682,11 @@ def _rss_mb() -> float | None:
             return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         except Exception:  # noqa: BLE001
             return None
+
+
+def _lexicon() -> Any:
+    from cryptohub_desktop.engine.textsentiment import default_lexicon_model
+    return default_lexicon_model()
 
 
 def _load_text_model() -> Any:

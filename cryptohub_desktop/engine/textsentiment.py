@@ -28,24 +28,15 @@ from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from cryptohub_desktop.core.records import sentiment_label
+
 log = logging.getLogger("cryptohub.textsentiment")
 
 LEXICON_NAME = "vader+crypto-lexicon"
 TRANSFORMER_MODELS = ("ElKulako/cryptobert", "kk08/CryptoBERT")
-POSITIVE_THRESHOLD = 0.05
-NEGATIVE_THRESHOLD = -0.05
 MAX_CHARS = 2000  # long bodies are cut: the opening carries the tone, VADER stays fast
 
 Classifier = Callable[[str], Any]
-
-
-def label_for(score: float) -> str:
-    """positive / negative / neutral by VADER's compound thresholds (±0.05)."""
-    if score >= POSITIVE_THRESHOLD:
-        return "positive"
-    if score <= NEGATIVE_THRESHOLD:
-        return "negative"
-    return "neutral"
 
 
 def crypto_terms() -> dict[str, float]:
@@ -147,7 +138,7 @@ class TextSentiment:
                 log.warning("%s", self._detail)
                 self._classifier = None
         value = self._lexicon.compound(text)
-        return label_for(value), value
+        return sentiment_label(value), value
 
     def _classify(self, text: str) -> tuple[str, float]:
         assert self._classifier is not None

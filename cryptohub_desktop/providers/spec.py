@@ -14,27 +14,6 @@ if TYPE_CHECKING:
     from cryptohub_desktop.core.records import Candle, Record
     from cryptohub_desktop.providers.upstream import Context, HistoryQuery, Upstream
 
-CATEGORIES = (
-    "market_data",
-    "blockchain_explorers",
-    "news",
-    "sentiment",
-    "whale_tracking",
-    "rpc_nodes",
-    "onchain_analytics",
-)
-
-#: Bus topic / WebSocket service that a category's records are published on.
-CATEGORY_SERVICE = {
-    "market_data": "market_data",
-    "blockchain_explorers": "explorers",
-    "news": "news",
-    "sentiment": "sentiment",
-    "whale_tracking": "whale_tracking",
-    "rpc_nodes": "rpc_nodes",
-    "onchain_analytics": "onchain",
-}
-
 
 @dataclass(frozen=True)
 class RateLimit:

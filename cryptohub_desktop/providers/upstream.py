@@ -30,6 +30,7 @@ from cryptohub_desktop.core.errors import (
     UpstreamRateLimited,
     UpstreamTimeout,
 )
+from cryptohub_desktop.core.masking import scrub
 from cryptohub_desktop.core.symbols import SymbolMap
 from cryptohub_desktop.core.time import parse_rfc2822, utcnow
 from cryptohub_desktop.providers.ratelimit import RateLimiter
@@ -276,7 +277,7 @@ class Upstream:
             raise err from exc
         except (httpx.HTTPError, OSError) as exc:
             err = UpstreamConnection(f"{type(exc).__name__} calling {self.spec.id}: "
-                                     f"{_mask(str(exc), self.key)}")
+                                     f"{scrub(str(exc), self._keys)}")
             self._record(endpoint, started, t0, status, len(body), err)
             raise err from exc
         self._record(endpoint, started, t0, status, len(body), None)
@@ -306,7 +307,7 @@ class Upstream:
             provider_id=self.spec.id, endpoint=endpoint, started=started,
             response_time_ms=(time.perf_counter() - t0) * 1000.0, status_code=status,
             payload_bytes=size, error_type=exc.error_type if exc else None,
-            error_message=_mask(str(exc), self.key) if exc else None,
+            error_message=scrub(str(exc), self._keys) if exc else None,
             retry_after=getattr(exc, "retry_after", None)))
 
 
@@ -318,6 +319,3 @@ def _decode_json(body: bytes) -> Any:
     except (ValueError, UnicodeDecodeError) as exc:
         raise UpstreamParseError(f"invalid JSON: {exc}") from exc
 
-
-def _mask(text: str, key: str | None) -> str:
-    return text.replace(key, "***") if key else text

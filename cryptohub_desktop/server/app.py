@@ -26,7 +26,7 @@ from websockets.http11 import Request, Response
 
 from cryptohub_desktop import __version__
 from cryptohub_desktop.config import ServerConfig
-from cryptohub_desktop.secrets import mask
+from cryptohub_desktop.core.masking import scrub
 from cryptohub_desktop.server.cache import AnswerCache
 from cryptohub_desktop.server.responses import ApiError, error_response
 from cryptohub_desktop.server.rest import RestApi
@@ -45,12 +45,7 @@ def make_scrubber(hub: Any) -> Callable[[str], str]:
             values.update(keys)
         return {v for v in values if v and len(v) >= 8}
 
-    def scrub(text: str) -> str:
-        for value in known():
-            if value in text:
-                text = text.replace(value, mask(value))
-        return text
-    return scrub
+    return lambda text: scrub(text, known(), patterns=False)
 
 
 @dataclass

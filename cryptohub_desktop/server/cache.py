@@ -19,7 +19,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any
 
-from cryptohub_desktop.engine.bus import TOPICS, Event
+from cryptohub_desktop.core.topics import TOPICS
+from cryptohub_desktop.engine.bus import Event
 
 MAX_ENTRIES = 512
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cryptohub_desktop import __version__
-from cryptohub_desktop.engine.bus import TOPICS
+from cryptohub_desktop.core.topics import TOPICS
 from cryptohub_desktop.server.routes import Route
 from cryptohub_desktop.server.schemas import SCHEMAS, ref
 

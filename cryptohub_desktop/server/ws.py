@@ -36,7 +36,8 @@ from websockets.exceptions import ConnectionClosed
 
 from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.core.time import iso, utcnow
-from cryptohub_desktop.engine.bus import TOPICS, Event
+from cryptohub_desktop.core.topics import TOPICS
+from cryptohub_desktop.engine.bus import Event
 from cryptohub_desktop.server.cache import AnswerCache
 from cryptohub_desktop.server.responses import encode_json
 from cryptohub_desktop.server.security import Throttle

@@ -22,7 +22,6 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,7 +30,7 @@ import peewee
 from playhouse.db_url import connect
 
 from cryptohub_desktop.core.errors import StoreError
-from cryptohub_desktop.core.records import Candle, NodeStatus, Record
+from cryptohub_desktop.core.records import Candle, NodeStatus, Record, as_dict
 from cryptohub_desktop.core.time import to_db, utcnow
 from cryptohub_desktop.storage import migrations
 from cryptohub_desktop.storage.models import BY_TABLE, OHLCV, RETAINED, RpcNodeStatus, database
@@ -418,10 +417,7 @@ def restore_backup(backup: Path, db_path: Path) -> None:
 
 
 def _row(record: Record, source: str, now: datetime) -> dict[str, Any]:
-    d = asdict(record)
-    for k, v in list(d.items()):
-        if isinstance(v, datetime):
-            d[k] = to_db(v)
+    d = as_dict(record, time=to_db)
     if record.TABLE == "market_prices":
         d["symbol"] = d["symbol"].upper()
     if record.TABLE == "news_articles":

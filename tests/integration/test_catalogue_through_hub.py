@@ -3,7 +3,7 @@
 import pytest
 
 from cryptohub_desktop.collectors import all_providers
-from cryptohub_desktop.providers.spec import CATEGORIES
+from cryptohub_desktop.core.topics import CATEGORIES
 from cryptohub_desktop.storage.models import BY_TABLE, DataCollection, ProviderRow
 from tests.replay import providers_with_fixtures
 

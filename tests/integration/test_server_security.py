@@ -16,8 +16,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from cryptohub_desktop.collectors import coingecko
+from cryptohub_desktop.core.masking import mask
 from cryptohub_desktop.core.time import to_db, utcnow
-from cryptohub_desktop.secrets import mask
 from cryptohub_desktop.server import start_server
 from cryptohub_desktop.storage.models import FailureLog
 from tests.conftest import SLOW

@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from cryptohub_desktop.collectors import coingecko
 from cryptohub_desktop.core.time import utcnow
-from cryptohub_desktop.engine.bus import TOPICS
+from cryptohub_desktop.core.topics import TOPICS
 from cryptohub_desktop.server import start_server
 from cryptohub_desktop.server import ws as ws_module
 from tests.conftest import SLOW

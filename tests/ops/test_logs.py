@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from cryptohub_desktop.core.masking import mask
 from cryptohub_desktop.logs import setup_logging
-from cryptohub_desktop.secrets import Secrets, mask
+from cryptohub_desktop.secrets import Secrets
 from tests.memkeyring import MemoryKeyring
 
 KEYCHAIN_KEY = "CMCkey-7f3a9b2c4d5e6f708192a3b4"

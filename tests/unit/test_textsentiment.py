@@ -3,8 +3,9 @@
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from cryptohub_desktop.core.records import sentiment_label as label_for
 from cryptohub_desktop.engine import textsentiment
-from cryptohub_desktop.engine.textsentiment import TextSentiment, label_for, load_text_model
+from cryptohub_desktop.engine.textsentiment import TextSentiment, load_text_model
 
 
 @pytest.fixture(scope="module")

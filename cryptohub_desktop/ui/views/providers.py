@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from cryptohub_desktop.api import answers as snapshot
-from cryptohub_desktop.engine.bus import TOPICS
+from cryptohub_desktop.core.topics import TOPICS
 from cryptohub_desktop.ui.models import providers as provider_models
 from cryptohub_desktop.ui.views.base import View, heading, muted
 from cryptohub_desktop.ui.views.provider_details import ProviderDetails

@@ -31,8 +31,8 @@ from qasync import asyncSlot
 
 from cryptohub_desktop.config import Config
 from cryptohub_desktop.core.errors import ConfigError
-from cryptohub_desktop.providers.spec import CATEGORIES
-from cryptohub_desktop.secrets import mask
+from cryptohub_desktop.core.masking import mask
+from cryptohub_desktop.core.topics import CATEGORIES
 from cryptohub_desktop.ui.theme import GREEN, MODES, RED
 from cryptohub_desktop.ui.views.base import Card, View, heading, muted
 from cryptohub_desktop.ui.views.settings_io import save_settings

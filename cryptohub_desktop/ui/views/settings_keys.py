@@ -10,8 +10,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 from qasync import asyncSlot
 
+from cryptohub_desktop.core.masking import mask
 from cryptohub_desktop.engine.hub import Hub
-from cryptohub_desktop.secrets import KeychainUnavailable, key_names, mask
+from cryptohub_desktop.secrets import KeychainUnavailable, key_names
 from cryptohub_desktop.ui.theme import GREEN, RED
 from cryptohub_desktop.ui.views.base import muted
 

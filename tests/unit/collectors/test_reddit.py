@@ -7,16 +7,19 @@ import pytest
 from cryptohub_desktop.collectors import reddit
 from cryptohub_desktop.core.errors import UpstreamParseError
 from cryptohub_desktop.core.symbols import SymbolMap
+from cryptohub_desktop.engine.textsentiment import default_lexicon_model
 from cryptohub_desktop.providers.upstream import Context
 from tests.helpers import collect_with
 from tests.replay import Fault, ReplayServer
 
 
-async def test_listing_is_scored_with_the_offline_model_when_hub_gives_none():
-    """With no hub scorer the lexicon model scores the real posts; one mood metric results."""
+async def test_listing_is_scored_with_the_offline_lexicon_model():
+    """The hub's offline lexicon model scores the real posts; one mood metric results."""
+    ctx = Context(symbols=["BTC"], symbol_map=SymbolMap.bundled(),
+                  score_text=default_lexicon_model().score)
     with ReplayServer() as srv:
         base = srv.mount("reddit")
-        records = await collect_with(reddit.PROVIDER, base)
+        records = await collect_with(reddit.PROVIDER, base, ctx=ctx)
         (seen,) = [s for s in srv.seen if s.path.endswith("/hot.json")]
     assert seen.path == "/reddit/r/CryptoCurrency/hot.json"
     assert seen.query["limit"] == ["50"]
@@ -57,6 +60,14 @@ async def test_wrong_shape_is_a_parse_error():
             Fault(body=b'{"kind": "Listing", "data": {"children": {"kind": "t3"}}}'),
         )
         with pytest.raises(UpstreamParseError):
+            await collect_with(reddit.PROVIDER, base)
+
+
+async def test_no_text_model_is_a_clear_error():
+    """Without a scorer in the context the run fails with a parse error naming why."""
+    with ReplayServer() as srv:
+        base = srv.mount("reddit")
+        with pytest.raises(UpstreamParseError, match="no text model"):
             await collect_with(reddit.PROVIDER, base)
 
 
