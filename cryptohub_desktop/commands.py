@@ -230,9 +230,8 @@ def _restore(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
     if not port_free(cfg.server.host, cfg.server.port):
         print("warning: something listens on the server port; stop the app before restoring",
               file=sys.stderr)
-    restore_backup(args.file, cfg.db_path)
-    print(f"restored {cfg.db_path} from {args.file} "
-          f"(previous database kept as {cfg.db_path.name}.before-restore)")
+    before = restore_backup(args.file, cfg.database_url)
+    print(f"restored {cfg.db_path} from {args.file} ({before})")
     return 0
 
 

@@ -1,9 +1,10 @@
-"""The database: open, migrate, a single writer thread, reads off the loop, backups.
+"""The database, whatever its engine: a single writer thread, readers off the loop.
 
 Every write goes through one writer thread (:meth:`Store.write`), so the event
-loop never waits on SQLite and writes never contend. Reads run on a small
-reader pool (:meth:`Store.read`). SQLite-only statements (PRAGMAs, the online
-backup API, VACUUM, integrity_check) live here and nowhere else.
+loop never waits on the database and writes never contend. Reads run on a small
+reader pool (:meth:`Store.read`). What differs between engines (connecting,
+PRAGMAs, bulk insert, backup, integrity check, error codes) is asked of the
+:class:`~cryptohub_desktop.storage.backends.Backend` chosen by the URL.
 
 Typical use::
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -27,35 +27,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import peewee
-from playhouse.db_url import connect
 
 from cryptohub_desktop.core.errors import StoreError
 from cryptohub_desktop.core.records import Candle, NodeStatus, Record, as_dict
 from cryptohub_desktop.core.time import to_db, utcnow
 from cryptohub_desktop.storage import migrations
+from cryptohub_desktop.storage.backends import Backend, backend_for
 from cryptohub_desktop.storage.models import BY_TABLE, OHLCV, RETAINED, RpcNodeStatus, database
 
 log = logging.getLogger("cryptohub.store")
 T = TypeVar("T")
-
-SQLITE_PRAGMAS = {
-    "journal_mode": "wal",
-    "synchronous": "normal",
-    "foreign_keys": 1,
-    "busy_timeout": 10000,
-    "cache_size": -16000,
-}
-
-
-def _translate(exc: Exception, what: str) -> StoreError:
-    text = str(exc).lower()
-    if "disk" in text and "full" in text or "no space" in text:
-        return StoreError(f"{what}: the disk is full; free some space (nothing stored was lost)")
-    if "readonly" in text or "read-only" in text or "permission" in text:
-        return StoreError(f"{what}: the database is read-only; check the data folder's permissions")
-    if "locked" in text:
-        return StoreError(f"{what}: the database is locked by another process")
-    return StoreError(f"{what}: {exc}")
+DB_ERRORS = (peewee.PeeweeException, OSError)
 
 
 class Store:
@@ -64,9 +46,10 @@ class Store:
     Use :meth:`open`; call :meth:`close` when done (idempotent).
     """
 
-    def __init__(self, db: peewee.Database, url: str) -> None:
+    def __init__(self, db: peewee.Database, backend: Backend) -> None:
         self.db = db
-        self.url = url
+        self.backend = backend
+        self.url = backend.url
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="db-reader")
         self._closed = False
@@ -78,31 +61,21 @@ class Store:
         """Open (creating and upgrading as needed) the database at ``url``.
 
         Raises:
-            StoreError: the file cannot be created, opened or upgraded.
+            StoreError: it cannot be created, opened or upgraded.
         """
-        path = sqlite_path(url)
-        if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise _translate(exc, f"cannot create {path.parent}") from exc
+        backend = backend_for(url)
+        db = backend.connect()
         try:
-            if path is not None:
-                db = peewee.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS,
-                                           check_same_thread=False, timeout=10)
-                fresh = not path.exists() or path.stat().st_size == 0
-                db.connect()
-                if fresh:  # must precede the first table
-                    db.execute_sql("PRAGMA auto_vacuum = INCREMENTAL")
-                    db.execute_sql("VACUUM")
-            else:
-                db = connect(url)
-                db.connect()
             database.initialize(db)
-            migrations.upgrade(db)
-        except (peewee.PeeweeException, sqlite3.Error, OSError) as exc:
-            raise _translate(exc, f"cannot open database {url}") from exc
-        store = cls(db, url)
+            with backend.migration_lock(db):
+                migrations.upgrade(db)
+        except StoreError:
+            db.close()
+            raise
+        except DB_ERRORS as exc:
+            db.close()
+            raise backend.translate(exc, f"cannot open database {backend.display_url}") from exc
+        store = cls(db, backend)
         # the opening thread's connection is not the writer's: let it go
         db.close()
         return store
@@ -122,18 +95,11 @@ class Store:
         if not self.db.is_closed():
             self.db.close()
 
-    def _close_thread_conn(self, checkpoint: bool = False) -> None:
-        if self.is_sqlite and checkpoint and not self.db.is_closed():
-            try:
-                self.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            except peewee.PeeweeException:
-                pass
+    def _close_thread_conn(self, final: bool = False) -> None:
+        if final and not self.db.is_closed():
+            self.backend.before_close(self.db)
         if not self.db.is_closed():
             self.db.close()
-
-    @property
-    def is_sqlite(self) -> bool:
-        return isinstance(self.db, peewee.SqliteDatabase)
 
     # --- threads ---------------------------------------------------------------------
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
@@ -155,9 +121,8 @@ class Store:
     def _guarded(self, fn: Callable[..., T], args: Sequence[Any]) -> T:
         try:
             return fn(*args)
-        except (peewee.OperationalError, sqlite3.OperationalError,
-                peewee.DatabaseError) as exc:
-            raise _translate(exc, "database maintenance failed") from exc
+        except DB_ERRORS as exc:
+            raise self.backend.translate(exc, "database maintenance failed") from exc
 
     def write_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """Like :meth:`write` for code with no event loop (CLI)."""
@@ -167,14 +132,8 @@ class Store:
         try:
             with self.db.atomic():
                 return fn(*args)
-        except (peewee.OperationalError, sqlite3.OperationalError,
-                peewee.DatabaseError) as exc:
-            cause: BaseException = exc
-            while "no transaction is active" in str(cause) and cause.__context__ is not None:
-                # SQLite rolled back by itself (disk full, I/O error): peewee's own
-                # rollback then fails and would hide why. Report the real cause.
-                cause = cause.__context__
-            raise _translate(cause, "database write failed") from exc  # type: ignore[arg-type]
+        except DB_ERRORS as exc:
+            raise self.backend.translate(exc, "database write failed") from exc
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on a reader thread."""
@@ -239,18 +198,9 @@ class Store:
         return self.insert_ohlcv_rows(rows)
 
     def insert_ohlcv_rows(self, rows: Sequence[tuple[Any, ...]]) -> int:
-        """(source, symbol, interval, open_time, open, high, low, close, volume) tuples."""
-        p = self.db.param
-        sql = (f'INSERT INTO "ohlcv" ("source","symbol","interval","open_time","open","high",'
-               f'"low","close","volume") VALUES ({",".join([p] * 9)}) ON CONFLICT DO NOTHING')
-        conn = self.db.connection()
-        if self.is_sqlite:
-            before = conn.total_changes
-            conn.executemany(sql, rows)
-            return conn.total_changes - before
-        cursor = self.db.cursor()
-        cursor.executemany(sql, rows)
-        return cursor.rowcount
+        """(source, symbol, interval, open_time, open, high, low, close, volume) tuples;
+        rows already stored are ignored; returns how many were new."""
+        return self.backend.insert_ohlcv(self.db, rows)
 
     # --- maintenance ---------------------------------------------------------------------
     def retention(self, days: int, batch: int = 5000, now: datetime | None = None) -> int:
@@ -274,94 +224,24 @@ class Store:
                     break
                 with self.db.atomic():
                     total += model.delete().where(model.id.in_(ids)).execute()
-        if total and self.is_sqlite:
-            self._incremental_vacuum()
+        if total:
+            self.backend.after_delete(self.db)
         return total
 
-    def _incremental_vacuum(self) -> int:
-        """Give the free pages back to the file system; returns how many.
-
-        ``PRAGMA incremental_vacuum`` frees one page per step and its rows have no
-        column, so Python's sqlite3 stops after the first step: one page per execute.
-        """
-        conn = self.db.connection()
-        free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
-        for _ in range(free):
-            conn.execute("PRAGMA incremental_vacuum(1)")
-        return free
-
     def integrity_check(self) -> str:
-        """"ok" or SQLite's first complaint."""
-        if not self.is_sqlite:
-            return "ok"
-        return _verdict(self.db.execute_sql("PRAGMA integrity_check").fetchall())
+        """"ok" or the database's first complaint."""
+        return self.backend.integrity_check(self.db)
 
     def size_bytes(self) -> int:
-        path = sqlite_path(self.url)
-        if path is None:
-            return 0
-        return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal"))
-                   if p.exists())
+        return self.backend.size_bytes(self.db)
 
     def backup_to(self, dest: Path) -> Path:
-        """Consistent online copy with SQLite's backup API, verified afterwards.
+        """A consistent online copy at ``dest``, verified afterwards.
 
         Raises:
-            StoreError: the copy failed or does not pass integrity_check.
+            StoreError: the copy failed, fails its check, or the backend cannot back up.
         """
-        src_path = sqlite_path(self.url)
-        if src_path is None:
-            raise StoreError("backups of non-SQLite databases are made with that server's tools")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(dest.name + ".part")
-        try:
-            src = sqlite3.connect(str(src_path), timeout=30)
-            out = sqlite3.connect(str(tmp))
-            try:
-                # one step: a read snapshot of the WAL database, writers go on meanwhile.
-                # Copying in chunks restarts whenever another connection writes, so a
-                # busy hub never finished a backup of a large database.
-                src.backup(out, pages=-1)
-            finally:
-                out.close()
-                src.close()
-            check = sqlite3.connect(str(tmp))
-            try:
-                verdict = _verdict(check.execute("PRAGMA integrity_check").fetchall())
-            finally:
-                check.close()
-            if verdict != "ok":
-                raise StoreError(f"backup {dest} failed integrity_check: {verdict}")
-            tmp.replace(dest)
-        except (sqlite3.Error, OSError) as exc:
-            tmp.unlink(missing_ok=True)
-            raise _translate(exc, f"backup to {dest} failed") from exc
-        return dest
-
-
-def _verdict(rows: Sequence[tuple[Any, ...]]) -> str:
-    """integrity_check's answer on one line: "ok", or the first problem and how many more.
-
-    SQLite may answer one row per problem or one row of many lines, headed by
-    "*** in database main ***".
-    """
-    lines = [ln for row in rows for ln in str(row[0]).splitlines()
-             if ln.strip() and not ln.startswith("***")]
-    if lines == ["ok"]:
-        return "ok"
-    if not lines:
-        return "not ok (no detail)"
-    more = f" (and {len(lines) - 1} more problems)" if len(lines) > 1 else ""
-    return lines[0] + more
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of a ``sqlite:///`` URL, None for other databases."""
-    if url.startswith("sqlite:///"):
-        return Path(url[len("sqlite:///"):]).expanduser()
-    if url.startswith("sqlite://"):
-        return Path(url[len("sqlite://"):]).expanduser()
-    return None
+        return self.backend.backup(dest)
 
 
 def rotate_backups(folder: Path, keep: int, pattern: str = "api_monitor-*.db") -> list[Path]:
@@ -373,47 +253,14 @@ def rotate_backups(folder: Path, keep: int, pattern: str = "api_monitor-*.db") -
     return gone
 
 
-def restore_backup(backup: Path, db_path: Path) -> None:
-    """Replace the database at ``db_path`` with ``backup`` (app must be stopped).
-
-    The backup is checked first. The current database, even a damaged one, is moved
-    aside as ``<name>.before-restore`` (with its ``-wal``), never overwritten.
+def restore_backup(backup: Path, url: str) -> str:
+    """Replace the database at ``url`` with ``backup`` (the app must be stopped); returns
+    what happened to the previous database.
 
     Raises:
-        StoreError: the backup is missing, not a database or damaged (the current
-            database is then untouched), or the data folder cannot be written.
+        StoreError: the backup is unusable (the database is then untouched).
     """
-    if backup.resolve() == db_path.resolve():
-        raise StoreError(f"{backup} is the live database itself; pick a file in backups/")
-    try:
-        con = sqlite3.connect(backup.resolve().as_uri() + "?mode=ro", uri=True)
-        try:
-            verdict = _verdict(con.execute("PRAGMA integrity_check").fetchall())
-        finally:
-            con.close()
-    except sqlite3.Error as exc:
-        raise StoreError(f"{backup} is not a usable database backup: {exc}") from exc
-    if verdict != "ok":
-        raise StoreError(f"{backup} is damaged: {verdict}")
-    try:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        keep = db_path.with_name(db_path.name + ".before-restore")
-        for suffix in ("", "-wal", "-shm"):  # an older -wal must not pair with the new file
-            keep.with_name(keep.name + suffix).unlink(missing_ok=True)
-        for suffix in ("", "-wal"):
-            current = db_path.with_name(db_path.name + suffix)
-            if current.exists():
-                current.replace(keep.with_name(keep.name + suffix))
-        db_path.with_name(db_path.name + "-shm").unlink(missing_ok=True)
-        src = sqlite3.connect(str(backup))
-        out = sqlite3.connect(str(db_path))
-        try:
-            src.backup(out)
-        finally:
-            out.close()
-            src.close()
-    except (sqlite3.Error, OSError) as exc:
-        raise _translate(exc, f"restore of {db_path} from {backup} failed") from exc
+    return backend_for(url).restore(backup)
 
 
 def _row(record: Record, source: str, now: datetime) -> dict[str, Any]:
