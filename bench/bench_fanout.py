@@ -357,6 +357,7 @@ def rss_mb() -> float:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from websockets.asyncio.server import broadcast
 
+    from cryptohub_desktop.api.local import LocalApi
     from cryptohub_desktop.collectors import coingecko
     from cryptohub_desktop.config import parse_config
     from cryptohub_desktop.core.records import Price
@@ -371,7 +372,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                        data_dir=tmp)
     hub = Hub(cfg, [coingecko.PROVIDER], Secrets(env={}))
     await hub.start(schedule=False)
-    handle = await start_server(hub, dataclasses.replace(cfg.server, port=0))
+    handle = await start_server(LocalApi(hub), dataclasses.replace(cfg.server, port=0), hub.secrets)
     bare, bare_clients, bare_port = await start_bare()
     clock_check = None
     if args.client == "node":

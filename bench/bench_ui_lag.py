@@ -116,10 +116,13 @@ def _free_port() -> int:
 async def _gui(tmp: Path, replay_cfg: str, rounds: int, n_subs: int) -> dict[str, object]:
     from PySide6.QtWidgets import QApplication
 
-    from cryptohub_desktop.collectors import all_providers
+    from cryptohub_desktop.api.local import LocalApi
+    from cryptohub_desktop.collectors import PROVIDERS
+    from cryptohub_desktop.commands import serving
     from cryptohub_desktop.config import load_config
     from cryptohub_desktop.engine.hub import Hub
-    from cryptohub_desktop.secrets import Secrets, key_names
+    from cryptohub_desktop.providers.spec import key_names
+    from cryptohub_desktop.secrets import Secrets
     from cryptohub_desktop.ui.app import build, settle_memory
     from cryptohub_desktop.ui.state import UiState
     from tests.memkeyring import MemoryKeyring
@@ -131,13 +134,14 @@ async def _gui(tmp: Path, replay_cfg: str, rounds: int, n_subs: int) -> dict[str
         replay_cfg]))
     cfg = load_config(cfg_path, data_dir=tmp / "data")
     secrets = Secrets(env={}, backend=MemoryKeyring())
-    for name in key_names(p.spec for p in all_providers()):
+    for name in key_names(p.spec for p in PROVIDERS):
         secrets.set(name, "test-key")
-    hub = Hub(cfg, all_providers(), secrets)
+    hub = Hub(cfg, PROVIDERS, secrets)
     await hub.start(schedule=False)
     app = QApplication.instance()
     state = UiState(tmp / "ui.ini")
-    window, ctx = build(cfg, hub, app, state)  # type: ignore[arg-type]
+    api = LocalApi(hub)
+    window, ctx = build(cfg, api, hub.secrets, app, state, serving(api, hub.secrets))  # type: ignore[arg-type]
     window.resize(1440, 900)
     window.show()
     assert ctx.server is not None
@@ -161,7 +165,7 @@ async def _gui(tmp: Path, replay_cfg: str, rounds: int, n_subs: int) -> dict[str
 
     pages = ["dashboard", "providers", "news", "network", "schedule", "alerts", "pools"]
     sampler.start()  # warm-up: every page shown once while one collection runs
-    warm_task = asyncio.ensure_future(hub.collect_once())
+    warm_task = asyncio.ensure_future(hub.runner.collect_once())
     for key in window.views:
         window.show_view(key)
         await asyncio.sleep(0.3)
@@ -174,7 +178,7 @@ async def _gui(tmp: Path, replay_cfg: str, rounds: int, n_subs: int) -> dict[str
     t0 = time.perf_counter()
     for r in range(rounds):
         window.show_view(pages[r % len(pages)])
-        results = await hub.collect_once()
+        results = await hub.runner.collect_once()
         runs += len(results)
         ok += sum(res.status == "success" for res in results)
     await hub.settle()

@@ -181,9 +181,9 @@ def _free_port() -> int:
 
 
 def write_config(folder: Path, upstream: str, rng: random.Random, port: int) -> Path:
-    from cryptohub_desktop.collectors import all_providers
+    from cryptohub_desktop.collectors import PROVIDERS
     lines = ["[server]", f"port = {port}", "", "[backup]", "daily = false", ""]
-    for p in all_providers():
+    for p in PROVIDERS:
         lines += [f"[providers.{p.id}]", f'base_url = "{upstream}/{p.id}"',
                   f'interval = "{rng.choice(INTERVALS)}"', ""]
     path = folder / "config.toml"
@@ -202,7 +202,8 @@ async def lag_probe(samples: list[float], stop: asyncio.Event, period: float = 0
 async def soak(args: argparse.Namespace) -> dict[str, Any]:
     from peewee import fn
 
-    from cryptohub_desktop.collectors import all_providers
+    from cryptohub_desktop.api.local import LocalApi
+    from cryptohub_desktop.collectors import PROVIDERS
     from cryptohub_desktop.config import load_config
     from cryptohub_desktop.engine.hub import Hub
     from cryptohub_desktop.logs import setup_logging
@@ -223,9 +224,9 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     ensure_layout(cfg.data_dir)
     secrets = Secrets(env={}, backend=MemoryKeyring())
     setup_logging(cfg.data_dir, "INFO", lambda: secrets.seen, console=False)
-    hub = Hub(cfg, all_providers(), secrets)
+    hub = Hub(cfg, PROVIDERS, secrets)
     await hub.start()
-    server = await start_server(hub, cfg.server)
+    server = await start_server(LocalApi(hub), cfg.server, hub.secrets)
     clients = _child("clients", "--port", str(server.port), "--clients", str(args.clients))
     assert clients.stdout is not None
     await asyncio.to_thread(clients.stdout.readline)
@@ -282,7 +283,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     upstream.wait(10)
     return {
         "duration_s": args.duration, "providers": len(hub.providers),
-        "active_providers": sum(hub.is_active(p) for p in hub.providers),
+        "active_providers": sum(hub.catalogue.is_active(p) for p in hub.providers),
         "rss_mb": {"start": round(rss_start, 1), "end": round(rss_end, 1),
                    "max": round(rss_max, 1)},
         "loop_lag_ms": {"p50": round(_pct(lags, 0.5), 2), "p99": round(_pct(lags, 0.99), 2),

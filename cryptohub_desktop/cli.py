@@ -1,7 +1,8 @@
-"""Command line (SPEC section 3) and the headless composition root.
+"""Command line (SPEC section 3): options, the config, and the one-line errors.
 
-``cryptohub-desktop`` with no command opens the GUI (imported only then, so
-headless commands never load Qt). A user mistake (bad option, bad config, port
+``cryptohub-desktop`` with no command opens the GUI; ``commands.py`` composes
+each command (the GUI's Qt is imported only for it, so headless commands never
+load Qt). A user mistake (bad option, bad config, port
 in use, database unusable) prints one line and exits non-zero; tracebacks are
 for bugs and go to ``error.log``.
 """
@@ -9,17 +10,14 @@ for bugs and go to ``error.log``.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import logging
-import signal
-import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from cryptohub_desktop import __version__
+from cryptohub_desktop import __version__, commands
+from cryptohub_desktop.collectors import PROVIDERS
 from cryptohub_desktop.config import Config, load_config
 from cryptohub_desktop.core.errors import UserError
 
@@ -87,14 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    from cryptohub_desktop.collectors import all_providers
     overrides = {"server.host": getattr(args, "host", None),
                  "server.port": getattr(args, "port", None),
                  "logging.level": getattr(args, "log_level", None)}
     if getattr(args, "no_server", False):
         overrides["server.enabled"] = False
     return load_config(getattr(args, "config", None), data_dir=getattr(args, "data_dir", None),
-                       overrides=overrides, known_providers={p.id for p in all_providers()})
+                       overrides=overrides, known_providers={p.id for p in PROVIDERS})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,10 +99,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "check" if args.self_test else (args.command or "gui")
     try:
         cfg = _config(args)
-        if command == "gui":
-            from cryptohub_desktop.ui.app import run_gui
-            return run_gui(cfg)
-        from cryptohub_desktop import commands
         return commands.run(command, cfg, args)
     except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -115,28 +108,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `cryptohub-desktop providers | head`
         sys.stderr.close()
         return 0
-
-
-def port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def ask_secret(name: str) -> str:
-    if sys.stdin.isatty():
-        return getpass.getpass(f"{name}: ").strip()
-    return sys.stdin.readline().strip()
-
-
-def install_signal_handlers(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # Windows
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))

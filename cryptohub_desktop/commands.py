@@ -1,47 +1,78 @@
-"""The headless commands: serve, collect, backfill, providers, keys, backup, check."""
+"""The composition roots of every command: gui, serve, collect, backfill, providers,
+keys, backup, restore, check.
+
+Each builds what its command needs (the engine, the local server, the window)
+from the configuration and runs it. Qt is imported only by :func:`_gui`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import gc
+import getpass
 import logging
+import signal
+import socket
 import sys
+from collections.abc import Awaitable, Callable, Sequence
+from importlib import resources
 
-from cryptohub_desktop.collectors import all_providers
-from cryptohub_desktop.config import Config
+from cryptohub_desktop.api.local import LocalApi
+from cryptohub_desktop.api.protocol import HubApi
+from cryptohub_desktop.collectors import PROVIDERS
+from cryptohub_desktop.config import Config, ServerConfig
 from cryptohub_desktop.core.errors import StoreError, UserError
 from cryptohub_desktop.core.masking import mask
+from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.engine.backfill import STEP, backfill, text_progress
 from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.logs import setup_logging
 from cryptohub_desktop.paths import ensure_layout
-from cryptohub_desktop.secrets import KeychainUnavailable, Secrets, key_names, parse_env_file
+from cryptohub_desktop.providers.spec import key_names
+from cryptohub_desktop.secrets import KeychainUnavailable, Secrets, parse_env_file
+from cryptohub_desktop.server import ServerHandle, start_server
+from cryptohub_desktop.storage.store import Store, restore_backup, rotate_backups
 
 log = logging.getLogger("cryptohub.cli")
 
 
 def run(command: str, cfg: Config, args: argparse.Namespace) -> int:
     secrets = Secrets()
-    if command in ("serve", "collect", "backfill", "backup", "check"):
+    if command in ("gui", "serve", "collect", "backfill", "backup", "check"):
         try:
             ensure_layout(cfg.data_dir)
         except OSError as exc:
             raise StoreError(f"cannot create the data folder {cfg.data_dir}: {exc}") from exc
         setup_logging(cfg.data_dir, cfg.log_level, lambda: secrets.seen,
-                      console=command != "serve" or True)
-    handler = {"serve": _serve, "collect": _collect, "backfill": _backfill,
+                      console=command != "gui")
+    handler = {"gui": _gui, "serve": _serve, "collect": _collect, "backfill": _backfill,
                "providers": _providers, "keys": _keys, "backup": _backup, "restore": _restore,
                "check": _check}[command]
     return handler(cfg, args, secrets)
 
 
 def make_hub(cfg: Config, secrets: Secrets) -> Hub:
-    return Hub(cfg, all_providers(), secrets)
+    return Hub(cfg, PROVIDERS, secrets)
+
+
+# --- gui --------------------------------------------------------------------------------
+def _gui(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
+    from cryptohub_desktop.ui.app import run_gui  # Qt: only for the window
+
+    api = LocalApi(make_hub(cfg, secrets))
+    return run_gui(cfg, api, secrets, serving(api, secrets))
+
+
+def serving(api: HubApi, secrets: Secrets) -> Callable[[ServerConfig], Awaitable[ServerHandle]]:
+    """How the window starts the local server for ``api`` (on the GUI's own loop)."""
+    def serve(server_cfg: ServerConfig) -> Awaitable[ServerHandle]:
+        return start_server(api, server_cfg, secrets)
+    return serve
 
 
 # --- serve ------------------------------------------------------------------------------
 def _serve(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
-    from cryptohub_desktop.cli import port_free
     if cfg.server.enabled and not port_free(cfg.server.host, cfg.server.port):
         raise UserError(f"port {cfg.server.port} on {cfg.server.host} is in use "
                         "(another Crypto Hub running? use --port)")
@@ -49,7 +80,6 @@ def _serve(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
 
 
 async def _serve_async(cfg: Config, secrets: Secrets) -> int:
-    from cryptohub_desktop.cli import install_signal_handlers
     stop = asyncio.Event()
     install_signal_handlers(stop)
     hub = make_hub(cfg, secrets)
@@ -60,8 +90,7 @@ async def _serve_async(cfg: Config, secrets: Secrets) -> int:
         # collector's full scans, which otherwise grow with every connection held
         gc.freeze()
         if cfg.server.enabled:
-            from cryptohub_desktop.server import start_server
-            server = await start_server(hub, cfg.server)
+            server = await start_server(LocalApi(hub), cfg.server, secrets)
             print(f"serving on http://{_hostport(cfg.server.host, server.port)} "
                   f"(database {cfg.database_url})", flush=True)
         else:
@@ -83,7 +112,7 @@ def _hostport(host: str, port: int) -> str:
 # --- collect ------------------------------------------------------------------------------
 def _collect(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
     ids = args.provider or None
-    known = {p.id for p in all_providers()}
+    known = {p.id for p in PROVIDERS}
     for pid in ids or []:
         if pid not in known:
             raise UserError(f"unknown provider id '{pid}' (see `cryptohub-desktop providers`)")
@@ -95,8 +124,9 @@ async def _collect_async(cfg: Config, secrets: Secrets, ids: list[str] | None) -
     await hub.start(schedule=False)
     try:
         if ids is None:
-            ids = [p for p in hub.providers if hub.is_active(p)]
-        results = await hub.collect_once(ids)
+            ids = [p for p in hub.providers if hub.catalogue.is_active(p)]
+        assert hub.runner is not None
+        results = await hub.runner.collect_once(ids)
         await hub.settle()
     finally:
         await hub.stop()
@@ -108,7 +138,7 @@ async def _collect_async(cfg: Config, secrets: Secrets, ids: list[str] | None) -
     return 0 if ok == len(results) else 1
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(header)]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
@@ -119,18 +149,42 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
 
 # --- backfill -----------------------------------------------------------------------------
 def _backfill(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
-    from cryptohub_desktop.engine.backfill import run_backfill
     if args.days <= 0:
         raise UserError("--days must be a positive number of days")
-    return asyncio.run(run_backfill(make_hub(cfg, secrets), symbols=args.symbol,
-                                    days=args.days, provider_ids=args.provider,
-                                    intervals=args.interval))
+    for i in args.interval or ():
+        if i not in STEP:
+            raise UserError(f"--interval {i}: use one of {', '.join(STEP)}")
+    specs = {p.id: p for p in PROVIDERS}
+    for pid in args.provider or ():
+        if pid not in specs:
+            raise UserError(f"unknown provider id '{pid}'")
+        if specs[pid].history is None:
+            raise UserError(f"{pid} offers no history (use binance, kraken, coingecko, "
+                            "cryptocompare ...)")
+    return asyncio.run(_backfill_async(cfg, secrets, args))
+
+
+async def _backfill_async(cfg: Config, secrets: Secrets, args: argparse.Namespace) -> int:
+    hub = make_hub(cfg, secrets)
+    await hub.start(schedule=False)
+    try:
+        assert hub.store is not None
+        report = await backfill(hub.store, hub.catalogue.with_history(args.provider),
+                                hub.upstream, hub.symbol_map,
+                                symbols=args.symbol or cfg.watchlist, days=args.days,
+                                intervals=args.interval, progress=text_progress())
+    finally:
+        await hub.stop()
+    print(f"{report.inserted} candles inserted, {report.gaps} gaps, {report.requests} requests")
+    for e in report.errors:
+        print(f"error: {e}", file=sys.stderr)
+    return 0 if not report.errors else 1
 
 
 # --- providers ----------------------------------------------------------------------------
 def _providers(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
     rows = []
-    for p in all_providers():
+    for p in PROVIDERS:
         s = p.spec
         if s.auth.key_names:
             present = any(secrets.get(n) for n in s.auth.key_names)
@@ -144,14 +198,14 @@ def _providers(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
             enabled += " (needs key)"
         rows.append((s.id, s.name, s.category, key, enabled))
     _table(("id", "name", "category", "key", "enabled"), rows)
-    keyless = sum(1 for p in all_providers() if not p.spec.auth.requires_key)
+    keyless = sum(1 for p in PROVIDERS if not p.spec.auth.requires_key)
     print(f"\n{len(rows)} providers, {keyless} without a key")
     return 0
 
 
 # --- keys ---------------------------------------------------------------------------------
 def _entry(ident: str) -> str:
-    specs = {p.id: p.spec for p in all_providers()}
+    specs = {p.id: p.spec for p in PROVIDERS}
     if ident in specs:
         names = specs[ident].auth.key_names
         if not names:
@@ -165,7 +219,6 @@ def _entry(ident: str) -> str:
 
 
 def _keys(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
-    from cryptohub_desktop.cli import ask_secret
     sub = args.keys_command
     try:
         if sub == "set":
@@ -183,7 +236,7 @@ def _keys(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
                 entries = parse_env_file(args.file.read_text(encoding="utf-8"))
             except OSError as exc:
                 raise UserError(f"cannot read {args.file}: {exc}") from exc
-            known = set(key_names(p.spec for p in all_providers())) | {"HUGGINGFACE_TOKEN"}
+            known = set(key_names(p.spec for p in PROVIDERS)) | {"HUGGINGFACE_TOKEN"}
             n = 0
             for name, value in entries.items():
                 if name in known:
@@ -195,7 +248,7 @@ def _keys(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
             ok, why = secrets.available()
             print(why)
             rows = []
-            for name in [*key_names(p.spec for p in all_providers()), "HUGGINGFACE_TOKEN"]:
+            for name in [*key_names(p.spec for p in PROVIDERS), "HUGGINGFACE_TOKEN"]:
                 value = secrets.get(name)
                 rows.append((name, mask(value) if value else "-", secrets.source(name) or "-"))
             _table(("entry", "value", "from"), rows)
@@ -207,8 +260,6 @@ def _keys(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
 
 # --- backup / restore ---------------------------------------------------------------------
 def _backup(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
-    from cryptohub_desktop.core.time import utcnow
-    from cryptohub_desktop.storage.store import Store, rotate_backups
     store = Store.open(cfg.database_url)
     try:
         folder = cfg.data_dir / "backups"
@@ -223,8 +274,6 @@ def _backup(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
 
 
 def _restore(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
-    from cryptohub_desktop.cli import port_free
-    from cryptohub_desktop.storage.store import restore_backup
     if not args.file.exists():
         raise UserError(f"{args.file}: no such backup")
     if not port_free(cfg.server.host, cfg.server.port):
@@ -237,18 +286,14 @@ def _restore(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
 
 # --- check --------------------------------------------------------------------------------
 def _check(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
-    from cryptohub_desktop.cli import port_free
-    from cryptohub_desktop.storage.store import Store
     results: list[tuple[str, bool, str]] = [("config", True, f"{cfg.path}"
                                              + ("" if cfg.path.exists() else " (defaults)"))]
     try:
         store = Store.open(cfg.database_url)
         try:
             verdict = store.integrity_check()
-            from cryptohub_desktop.storage.models import ProviderRow
             results.append(("database", verdict == "ok",
                             f"{cfg.database_url} integrity_check {verdict}"))
-            del ProviderRow
         finally:
             store.close()
     except UserError as exc:
@@ -260,7 +305,7 @@ def _check(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
         results.append(("port", free, f"{cfg.server.host}:{cfg.server.port} "
                         + ("free" if free else "in use")))
     try:
-        providers = all_providers()
+        providers = PROVIDERS
         keyless = sum(1 for p in providers if not p.spec.auth.requires_key)
         results.append(("providers", len(providers) >= 40,
                         f"{len(providers)} loaded, {keyless} keyless"))
@@ -275,8 +320,32 @@ def _check(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
 
 
 def _resources_ok() -> tuple[bool, str]:
-    from importlib import resources
     files = resources.files("cryptohub_desktop.resources")
     missing = [n for n in ("symbols.json",) if not files.joinpath(n).is_file()]
     return (not missing, "bundled resources present" if not missing else f"missing {missing}")
 
+
+# --- helpers ------------------------------------------------------------------------------
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def ask_secret(name: str) -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass(f"{name}: ").strip()
+    return sys.stdin.readline().strip()
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # Windows
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))

@@ -17,8 +17,6 @@ from collections.abc import Iterable, Mapping
 import keyring
 import keyring.errors
 
-from cryptohub_desktop.providers.spec import ProviderSpec
-
 SERVICE = "cryptohub-desktop"
 TOKEN_NAME = "SERVER_TOKEN"
 log = logging.getLogger("cryptohub.secrets")
@@ -76,6 +74,10 @@ class Secrets:
             self.seen.add(value)
         return value
 
+    def forget(self) -> None:
+        """Drop what was read from the keychain, so the next reads see changes."""
+        self._cache.clear()
+
     def source(self, name: str) -> str | None:
         """"environment", "keychain" or None: where ``name`` comes from."""
         if self._env.get(name):
@@ -127,10 +129,11 @@ class Secrets:
             self._cache.pop(name, None)
         return True
 
-    def keys_for(self, spec: ProviderSpec) -> list[str]:
-        """The provider's configured keys, primary first, without duplicates."""
+    def keys_for(self, names: Iterable[str]) -> list[str]:
+        """The values of the entries ``names`` that are set, in order, without duplicates
+        (a provider's keys, primary first)."""
         out: list[str] = []
-        for name in spec.auth.key_names:
+        for name in names:
             value = self.get(name)
             if value and value not in out:
                 out.append(value)
@@ -149,16 +152,6 @@ class Secrets:
             self._cache[TOKEN_NAME] = token
         self.seen.add(token)
         return token
-
-
-def key_names(specs: Iterable[ProviderSpec]) -> list[str]:
-    """Every keychain entry name the catalogue uses, in catalogue order."""
-    names: list[str] = []
-    for spec in specs:
-        for n in spec.auth.key_names:
-            if n not in names:
-                names.append(n)
-    return names
 
 
 def parse_env_file(text: str) -> dict[str, str]:

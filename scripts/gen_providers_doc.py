@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cryptohub_desktop.collectors import all_providers
+from cryptohub_desktop.collectors import PROVIDERS
 from cryptohub_desktop.core.topics import CATEGORIES
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "PROVIDERS.md"
@@ -28,7 +28,7 @@ def _key(spec) -> str:
 
 
 def render() -> str:
-    providers = all_providers()
+    providers = PROVIDERS
     keyless = sum(1 for p in providers if not p.spec.auth.requires_key)
     out = ["# Providers", "",
            "Generated from the catalogue by `python scripts/gen_providers_doc.py`; do not edit.",

@@ -35,11 +35,12 @@ SIZE = (1440, 900)
 
 
 async def _prepare(tmp: Path, replay: object) -> tuple[object, object]:
-    from cryptohub_desktop.collectors import all_providers
+    from cryptohub_desktop.collectors import PROVIDERS
     from cryptohub_desktop.config import load_config
     from cryptohub_desktop.engine.backfill import backfill
     from cryptohub_desktop.engine.hub import Hub
-    from cryptohub_desktop.secrets import Secrets, key_names
+    from cryptohub_desktop.providers.spec import key_names
+    from cryptohub_desktop.secrets import Secrets
     from tests.memkeyring import MemoryKeyring
     from tests.replay import Fault, providers_with_fixtures
 
@@ -52,24 +53,26 @@ async def _prepare(tmp: Path, replay: object) -> tuple[object, object]:
     path.write_text("\n".join(lines))
     cfg = load_config(path, data_dir=tmp / "data")
     secrets = Secrets(env={}, backend=MemoryKeyring())
-    for name in key_names(p.spec for p in all_providers()):
+    for name in key_names(p.spec for p in PROVIDERS):
         if name not in MISSING_KEYS:
             secrets.set(name, "test-key")
-    hub = Hub(cfg, all_providers(), secrets)
+    hub = Hub(cfg, PROVIDERS, secrets)
     hub.request_timeout = 5.0
     await hub.start(schedule=True)  # scheduled runs fill the Schedule page
-    await hub.collect_once()
+    await hub.runner.collect_once()
     await asyncio.sleep(17)  # every provider's first scheduled run (spread over 15 s)
     replay.fault(f"/{FAILING}", Fault(status=500, body=b'{"msg":"upstream error"}'))  # type: ignore[attr-defined]
     for _ in range(3):
-        await hub.run_provider(FAILING)
-    await backfill(hub, symbols=["BTC"], days=3650, intervals=["1d"],
-                   provider_ids=["cryptocompare"])
+        await hub.runner.run_provider(FAILING)
+    await backfill(hub.store, hub.catalogue.with_history(["cryptocompare"]), hub.upstream, hub.symbol_map,
+                   symbols=["BTC"], days=3650, intervals=["1d"])
     await hub.settle()
     return cfg, hub
 
 
 async def _shoot(out: Path, dark: bool) -> list[Path]:
+    from cryptohub_desktop.api.local import LocalApi
+    from cryptohub_desktop.commands import serving
     from cryptohub_desktop.ui.app import build
     from cryptohub_desktop.ui.state import UiState
     from tests.replay import ReplayServer
@@ -84,7 +87,8 @@ async def _shoot(out: Path, dark: bool) -> list[Path]:
         state.chart_range = "max"
         state.chart_mode = "candles"
         state.close_to_tray = False
-        window, ctx = build(cfg, hub, app, state)  # type: ignore[arg-type]
+        api = LocalApi(hub)  # type: ignore[arg-type]
+        window, ctx = build(cfg, api, hub.secrets, app, state, serving(api, hub.secrets))  # type: ignore[arg-type,attr-defined]
         if dark:
             ctx.theme.set_mode("dark")
         ctx.rules.add_price("BTC", "above", 60000)

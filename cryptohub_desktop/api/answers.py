@@ -1,8 +1,9 @@
-"""Snapshots: the JSON answers of SPEC section 7, built from the hub's state and store.
+"""The answers of SPEC section 7, built from the in-process engine's state and store.
 
-One ``async def name(hub, **params) -> dict`` per REST path. The local server
-answers REST GETs with them and sends them as WebSocket snapshots (see
-:data:`SERVICE_SNAPSHOTS`); the desktop UI reads the same shapes. Every
+One ``async def name(hub, **params) -> dict`` per REST path (and per view read):
+:class:`~cryptohub_desktop.api.local.LocalApi` serves them to the local server
+(REST answers and WebSocket snapshots, :data:`SERVICE_SNAPSHOTS`) and to the
+desktop UI, so both see the same shapes. Every
 timestamp is a UTC ISO-8601 string ending in ``Z``; every free text that could
 carry a key (error messages, endpoints, alert texts) is masked.
 
@@ -11,7 +12,7 @@ functions only normalize (upper-case symbols, clamp limits).
 
 Example::
 
-    data = await snapshot.market(hub, symbols=["BTC", "ETH"])
+    data = await answers.market(hub, symbols=["BTC", "ETH"])
     data["market"][0]["consensus_price"]
 """
 
@@ -26,6 +27,7 @@ from typing import Any
 from cryptohub_desktop.core.masking import scrub as scrub_text
 from cryptohub_desktop.core.time import iso, utcnow
 from cryptohub_desktop.core.topics import CATEGORIES
+from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.storage import queries
 
 FEAR_GREED = "fear_greed_index"
@@ -34,17 +36,17 @@ FAILURE_WINDOW_HOURS = 24
 ROTATIONS_PER_POOL = 20
 SAT_CHAINS = {"bitcoin", "btc", "litecoin", "ltc"}
 DB_CHECK_SECONDS = 2.0
-_db_checks: weakref.WeakKeyDictionary[Any, tuple[float, bool]] = weakref.WeakKeyDictionary()
+_db_checks: weakref.WeakKeyDictionary[Hub, tuple[float, bool]] = weakref.WeakKeyDictionary()
 
 
-def scrub(hub: Any, text: str | None) -> str | None:
+def scrub(hub: Hub, text: str | None) -> str | None:
     """``text`` with every known key and key-looking parameter masked."""
     if not text:
         return text
     return scrub_text(text, tuple(hub.secrets.seen))
 
 
-def _read(hub: Any, fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+def _read(hub: Hub, fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
     if hub.store is None:
         raise RuntimeError("the hub is not started")
     return hub.store.read(fn, *args)
@@ -60,12 +62,12 @@ def _num(value: Any, digits: int | None = None) -> Any:
 
 
 # --- monitoring -------------------------------------------------------------------------
-async def health(hub: Any) -> dict[str, Any]:
+async def health(hub: Hub) -> dict[str, Any]:
     """``/health``: the server answers."""
     return {"status": "healthy", "timestamp": iso(utcnow())}
 
 
-async def _database_ok(hub: Any) -> bool:
+async def _database_ok(hub: Hub) -> bool:
     """Whether the database answers a read; checked at most every DB_CHECK_SECONDS."""
     now = time.monotonic()
     last = _db_checks.get(hub)
@@ -79,7 +81,7 @@ async def _database_ok(hub: Any) -> bool:
     return ok
 
 
-async def status(hub: Any) -> dict[str, Any]:
+async def status(hub: Hub) -> dict[str, Any]:
     """``/api/status``: provider counts, database state, uptime and system metrics."""
     db_ok = await _database_ok(hub)
     counts = hub.status_counts()
@@ -95,7 +97,7 @@ async def status(hub: Any) -> dict[str, Any]:
             "system_metrics": metrics}
 
 
-async def providers(hub: Any) -> dict[str, Any]:
+async def providers(hub: Hub) -> dict[str, Any]:
     """``/api/providers``: every provider with its health and key state."""
     stored = await _read(hub, queries.provider_rows)
     out = []
@@ -103,7 +105,7 @@ async def providers(hub: Any) -> dict[str, Any]:
         h = hub.health.get(pid)
         row = stored.get(pid, {})
         spec = p.spec
-        key = hub.key_state(pid)
+        key = hub.catalogue.key_state(pid)
         out.append({
             "id": pid, "name": spec.name, "category": spec.category, "status": h.status,
             "response_time_ms": _num(h.response_time_ms if h.response_time_ms is not None
@@ -112,15 +114,16 @@ async def providers(hub: Any) -> dict[str, Any]:
                                  else row.get("success_rate")),
             "last_check": iso(h.last_check or row.get("last_check")),
             "last_success": iso(h.last_success or row.get("last_success")),
+            "last_data_time": iso(h.last_data_time or row.get("last_data_time")),
             "requires_key": spec.auth.requires_key, "key_configured": key == "present",
-            "key_state": key, "enabled": bool(hub.enabled.get(pid, True)),
+            "key_state": key, "enabled": bool(hub.catalogue.enabled.get(pid, True)),
             "consecutive_failures": h.consecutive_failures,
             "circuit_open": hub.health.circuit_open(pid), "pool": spec.pool_name,
             "tier": spec.tier, "docs_url": spec.docs_url})
     return {"providers": out}
 
 
-async def rate_limits(hub: Any) -> dict[str, Any]:
+async def rate_limits(hub: Hub) -> dict[str, Any]:
     """``/api/rate-limits``: every documented window and its current use."""
     now = utcnow()
     out = []
@@ -135,7 +138,7 @@ async def rate_limits(hub: Any) -> dict[str, Any]:
     return {"rate_limits": out}
 
 
-async def schedule(hub: Any) -> dict[str, Any]:
+async def schedule(hub: Hub) -> dict[str, Any]:
     """``/api/schedule``: interval, last/next run and on-time record of each provider."""
     rows = await _read(hub, queries.schedule_rows)
     out = []
@@ -144,18 +147,19 @@ async def schedule(hub: Any) -> dict[str, Any]:
         on_time, late, skip = (r.get("on_time_count", 0), r.get("late_count", 0),
                                r.get("skip_count", 0))
         ran = on_time + late + skip
-        nxt = hub.scheduler.next_run(pid) if hub.is_active(pid) else None
+        nxt = hub.scheduler.next_run(pid) if hub.catalogue.is_active(pid) else None
         out.append({"provider": pid, "category": p.spec.category,
                     "interval": r.get("schedule_interval"),
                     "interval_seconds": r.get("interval_seconds"),
-                    "active": hub.is_active(pid), "last_run": iso(r.get("last_run")),
-                    "next_run": iso(nxt or (r.get("next_run") if hub.is_active(pid) else None)),
+                    "active": hub.catalogue.is_active(pid), "last_run": iso(r.get("last_run")),
+                    "last_check": iso(hub.health.get(pid).last_check),
+                    "next_run": iso(nxt or (r.get("next_run") if hub.catalogue.is_active(pid) else None)),
                     "on_time_count": on_time, "late_count": late, "skip_count": skip,
                     "on_time_percentage": round(100.0 * on_time / ran, 1) if ran else None})
     return {"schedule": out}
 
 
-async def freshness(hub: Any) -> dict[str, Any]:
+async def freshness(hub: Hub) -> dict[str, Any]:
     """``/api/freshness``: per category, per provider name (SPEC §7): staleness and
     fresh/stale/no_data, with the provider ``id`` inside."""
     now = utcnow()
@@ -169,7 +173,7 @@ async def freshness(hub: Any) -> dict[str, Any]:
     return out
 
 
-async def failures(hub: Any, limit: int = 50) -> dict[str, Any]:
+async def failures(hub: Hub, limit: int = 50) -> dict[str, Any]:
     """``/api/failures``: the newest failures and the count per error type in 24 h."""
     since = utcnow() - timedelta(hours=FAILURE_WINDOW_HOURS)
     rows, counts = await _read(hub, queries.recent_failures, max(1, limit), since)
@@ -182,7 +186,7 @@ async def failures(hub: Any, limit: int = 50) -> dict[str, Any]:
 
 
 # --- data -------------------------------------------------------------------------------
-async def market(hub: Any, symbols: Sequence[str] | None = None) -> dict[str, Any]:
+async def market(hub: Hub, symbols: Sequence[str] | None = None) -> dict[str, Any]:
     """``/api/market``: per symbol the consensus price and each source's price, age and
     deviation (default symbols: the watchlist)."""
     wanted = [s.upper() for s in (symbols or hub.config.watchlist)]
@@ -204,7 +208,7 @@ async def market(hub: Any, symbols: Sequence[str] | None = None) -> dict[str, An
             "deviation_threshold_pct": hub.config.consensus_deviation_pct, "market": out}
 
 
-async def history(hub: Any, symbol: str, interval: str = "1h", start: datetime | None = None,
+async def history(hub: Hub, symbol: str, interval: str = "1h", start: datetime | None = None,
                   end: datetime | None = None, source: str | None = None,
                   limit: int = 1000) -> dict[str, Any]:
     """``/api/history``: OHLCV candles, oldest first (without ``start``: the newest
@@ -219,7 +223,7 @@ async def history(hub: Any, symbol: str, interval: str = "1h", start: datetime |
                 "volume": _num(r["volume"])} for r in rows]}
 
 
-async def news(hub: Any, limit: int = 20, q: str | None = None) -> dict[str, Any]:
+async def news(hub: Hub, limit: int = 20, q: str | None = None) -> dict[str, Any]:
     """``/api/news``: the newest articles with their sentiment (``q``: text search)."""
     rows = await _read(hub, queries.latest_news, max(1, limit), q or None)
     return {"count": len(rows), "news": [{
@@ -230,7 +234,7 @@ async def news(hub: Any, limit: int = 20, q: str | None = None) -> dict[str, Any
         "summary": (r["content"] or "")[:500]} for r in rows]}
 
 
-async def sentiment(hub: Any) -> dict[str, Any]:
+async def sentiment(hub: Hub) -> dict[str, Any]:
     """``/api/sentiment``: the latest Fear & Greed value and text sentiment aggregates."""
     metrics = await _read(hub, queries.latest_sentiment_metrics)
     since = utcnow() - timedelta(hours=NEWS_WINDOW_HOURS)
@@ -250,7 +254,7 @@ async def sentiment(hub: Any) -> dict[str, Any]:
                                    "window_hours": NEWS_WINDOW_HOURS}}}
 
 
-async def whales(hub: Any, min_usd: float | None = None, chain: str | None = None,
+async def whales(hub: Hub, min_usd: float | None = None, chain: str | None = None,
                  limit: int = 50) -> dict[str, Any]:
     """``/api/whales``: the newest large transactions."""
     rows = await _read(hub, queries.whale_rows, min_usd, chain, max(1, limit))
@@ -261,7 +265,7 @@ async def whales(hub: Any, min_usd: float | None = None, chain: str | None = Non
         "timestamp": iso(r["timestamp"]), "source": r["source"]} for r in rows]}
 
 
-async def gas(hub: Any) -> dict[str, Any]:
+async def gas(hub: Hub) -> dict[str, Any]:
     """``/api/gas``: the newest gas reading of each chain (gwei; sat/vB for bitcoin)."""
     rows = await _read(hub, queries.latest_gas)
     return {"gas": [{
@@ -272,7 +276,7 @@ async def gas(hub: Any) -> dict[str, Any]:
         "timestamp": iso(r["timestamp"]), "source": r["source"]} for r in rows]}
 
 
-async def blocks(hub: Any) -> dict[str, Any]:
+async def blocks(hub: Hub) -> dict[str, Any]:
     """``/api/blocks``: per chain each RPC node's height, its lag behind the highest and
     its response time; plus the explorers' newest chain statistics."""
     nodes = await _read(hub, queries.latest_node_heights)
@@ -292,14 +296,14 @@ async def blocks(hub: Any) -> dict[str, Any]:
         "source": s["source"]} for s in stats]}
 
 
-async def onchain(hub: Any) -> dict[str, Any]:
+async def onchain(hub: Hub) -> dict[str, Any]:
     """``/api/onchain``: the newest value of each on-chain metric per chain and source."""
     rows = await _read(hub, queries.latest_onchain)
     return {"onchain": [{"metric": r["metric"], "chain": r["chain"], "value": _num(r["value"]),
                          "timestamp": iso(r["timestamp"]), "source": r["source"]} for r in rows]}
 
 
-async def alerts(hub: Any, limit: int = 50, unacknowledged: bool = False) -> dict[str, Any]:
+async def alerts(hub: Hub, limit: int = 50, unacknowledged: bool = False) -> dict[str, Any]:
     """``/api/alerts``: the newest alerts."""
     rows = await _read(hub, queries.recent_alerts, max(1, limit), unacknowledged)
     return {"alerts": [{
@@ -309,7 +313,7 @@ async def alerts(hub: Any, limit: int = 50, unacknowledged: bool = False) -> dic
         "acknowledged_at": iso(r["acknowledged_at"])} for r in rows]}
 
 
-async def pools(hub: Any) -> dict[str, Any]:
+async def pools(hub: Hub) -> dict[str, Any]:
     """``/api/pools``: each pool's strategy, members in order, current provider and
     recent rotations."""
     history_rows = await _read(hub, queries.rotation_rows, list(hub.pools), ROTATIONS_PER_POOL)
@@ -332,19 +336,19 @@ async def pools(hub: Any) -> dict[str, Any]:
 
 
 # --- WebSocket service snapshots -----------------------------------------------------------
-async def explorers(hub: Any) -> dict[str, Any]:
+async def explorers(hub: Hub) -> dict[str, Any]:
     """The ``explorers`` service: gas and the explorers' chain statistics."""
     b = await blocks(hub)
     return {"gas": (await gas(hub))["gas"], "explorers": b["explorers"]}
 
 
-async def health_checker(hub: Any) -> dict[str, Any]:
+async def health_checker(hub: Hub) -> dict[str, Any]:
     """The ``health_checker`` service: overall status and every provider's health."""
     return {"status": await status(hub), "providers": (await providers(hub))["providers"]}
 
 
 #: WebSocket service -> the snapshot a new subscriber gets first (SPEC section 8)
-SERVICE_SNAPSHOTS: dict[str, Callable[[Any], Awaitable[dict[str, Any]]]] = {
+SERVICE_SNAPSHOTS: dict[str, Callable[[Hub], Awaitable[dict[str, Any]]]] = {
     "market_data": market,
     "explorers": explorers,
     "news": news,
@@ -358,7 +362,7 @@ SERVICE_SNAPSHOTS: dict[str, Callable[[Any], Awaitable[dict[str, Any]]]] = {
 }
 
 
-async def service_snapshot(hub: Any, service: str) -> dict[str, Any]:
+async def service_snapshot(hub: Hub, service: str) -> dict[str, Any]:
     """The current state of one WebSocket service.
 
     Raises:
@@ -375,124 +379,33 @@ CHART_INTERVALS = {3600: ("1m", "5m", "15m", "1h"), 86400: ("1m", "5m", "15m", "
 TICK_RANGE_MAX = 7 * 86400
 
 
-def _epoch(t: datetime) -> float:
-    from cryptohub_desktop.core.time import from_db
-    aware = from_db(t)
-    assert aware is not None
-    return aware.timestamp()
-
-
-def _chart_read(symbol: str, seconds: int) -> dict[str, Any]:
-    from peewee import fn as sqlfn
-
-    from cryptohub_desktop.storage.models import OHLCV, MarketPrice
-    last_candle = OHLCV.select(sqlfn.MAX(OHLCV.open_time)).where(OHLCV.symbol == symbol).scalar()
-    last_tick = (MarketPrice.select(sqlfn.MAX(MarketPrice.timestamp))
-                 .where(MarketPrice.symbol == symbol).scalar())
-    ends = [t for t in (last_candle, last_tick) if t]
-    if not ends:
-        return {"end": None, "series": []}
-    end = max(ends)
-    start = end - timedelta(seconds=seconds)
-    prefs = CHART_INTERVALS.get(seconds) or ("1h", "1d")
-    counts: dict[str, dict[str, int]] = {}
-    for src, iv, n in (OHLCV.select(OHLCV.source, OHLCV.interval, sqlfn.COUNT(OHLCV.id))
-                       .where(OHLCV.symbol == symbol, OHLCV.open_time >= start,
-                              OHLCV.open_time <= end)
-                       .group_by(OHLCV.source, OHLCV.interval).tuples()):
-        counts.setdefault(src, {})[iv] = n
-    series = []
-    for src, ivs in sorted(counts.items()):
-        iv = next((i for i in prefs if ivs.get(i, 0) >= 2), None) or max(ivs, key=ivs.__getitem__)
-        rows = (OHLCV.select(OHLCV.open_time, OHLCV.open, OHLCV.high, OHLCV.low, OHLCV.close)
-                .where(OHLCV.symbol == symbol, OHLCV.source == src, OHLCV.interval == iv,
-                       OHLCV.open_time >= start, OHLCV.open_time <= end)
-                .order_by(OHLCV.open_time).tuples())
-        cols = list(zip(*rows, strict=True)) or [(), (), (), (), ()]
-        series.append({"source": src, "interval": iv, "t": [_epoch(t) for t in cols[0]],
-                       "open": list(cols[1]), "high": list(cols[2]), "low": list(cols[3]),
-                       "close": list(cols[4])})
-    if seconds <= TICK_RANGE_MAX:
-        ticks: dict[str, tuple[list[float], list[float]]] = {}
-        for src, ts, price in (MarketPrice.select(MarketPrice.source, MarketPrice.timestamp,
-                                                  MarketPrice.price_usd)
-                               .where(MarketPrice.symbol == symbol, MarketPrice.timestamp >= start,
-                                      MarketPrice.timestamp <= end)
-                               .order_by(MarketPrice.timestamp).tuples()):
-            if src in counts:
-                continue
-            t, p = ticks.setdefault(src, ([], []))
-            t.append(_epoch(ts))
-            p.append(price)
-        series += [{"source": src, "interval": "tick", "t": t, "close": p}
-                   for src, (t, p) in sorted(ticks.items())]
-    return {"end": iso(end), "series": series}
-
-
-async def chart(hub: Any, symbol: str, seconds: int = 86400) -> dict[str, Any]:
+async def chart(hub: Hub, symbol: str, seconds: int = 86400) -> dict[str, Any]:
     """Price series of ``symbol`` for a chart: the ``seconds`` up to the newest data point,
     one series per source (candles at the best interval for the range, else the source's
     price ticks for ranges up to 7 days). Times are Unix seconds (compact, fast to plot)."""
     symbol = symbol.upper()
-    data = await _read(hub, _chart_read, symbol, int(seconds))
+    seconds = int(seconds)
+    data = await _read(hub, queries.chart_series, symbol, seconds,
+                       CHART_INTERVALS.get(seconds) or ("1h", "1d"), seconds <= TICK_RANGE_MAX)
     return {"symbol": symbol, "seconds": int(seconds), **data}
 
 
-def _price_history_read(symbols: list[str], since: datetime,
-                        bucket_seconds: int) -> dict[str, list[tuple[float, float]]]:
-    from itertools import chain
-
-    from cryptohub_desktop.core.time import to_db
-    from cryptohub_desktop.storage.models import OHLCV, MarketPrice
-    sums: dict[str, dict[int, list[float]]] = {s: {} for s in symbols}
-    ticks = (MarketPrice.select(MarketPrice.symbol, MarketPrice.timestamp, MarketPrice.price_usd)
-             .where(MarketPrice.symbol.in_(symbols), MarketPrice.timestamp >= to_db(since))
-             .tuples())
-    candles = (OHLCV.select(OHLCV.symbol, OHLCV.open_time, OHLCV.close)
-               .where(OHLCV.symbol.in_(symbols), OHLCV.interval.in_(["1m", "5m", "15m", "1h"]),
-                      OHLCV.open_time >= to_db(since)).tuples())
-    for sym, ts, price in chain(ticks, candles):
-        b = int(_epoch(ts) // bucket_seconds)
-        acc = sums[sym].setdefault(b, [0.0, 0])
-        acc[0] += price
-        acc[1] += 1
-    return {s: [(b * bucket_seconds, a[0] / a[1]) for b, a in sorted(buckets.items())]
-            for s, buckets in sums.items()}
-
-
-async def price_history(hub: Any, symbols: Sequence[str] | None = None, hours: int = 24,
+async def price_history(hub: Hub, symbols: Sequence[str] | None = None, hours: int = 24,
                         buckets: int = 48) -> dict[str, Any]:
     """Average price of each symbol over all sources (price ticks and short candles) in
     ``buckets`` slots of the last ``hours`` (watchlist sparklines):
     ``{"series": {"BTC": [[unix, price], ...]}}``."""
     wanted = [s.upper() for s in (symbols or hub.config.watchlist)]
     since = utcnow() - timedelta(hours=hours)
-    data = await _read(hub, _price_history_read, wanted, since,
+    data = await _read(hub, queries.price_buckets, wanted, since,
                        max(60, int(hours * 3600 / max(1, buckets))))
     return {"hours": hours, "series": {s: [[t, _num(p)] for t, p in v] for s, v in data.items()}}
 
 
-def _activity_read(provider_id: str, limit: int) -> tuple[list[dict[str, Any]],
-                                                          list[dict[str, Any]]]:
-    from cryptohub_desktop.storage.models import ConnectionAttempt, FailureLog
-    attempts = list(ConnectionAttempt.select(
-        ConnectionAttempt.timestamp, ConnectionAttempt.status, ConnectionAttempt.response_time_ms,
-        ConnectionAttempt.http_status_code, ConnectionAttempt.error_type)
-        .where(ConnectionAttempt.provider_id == provider_id)
-        .order_by(ConnectionAttempt.timestamp.desc()).limit(limit).dicts())
-    fails = list(FailureLog.select(
-        FailureLog.timestamp, FailureLog.error_type, FailureLog.error_message,
-        FailureLog.http_status_code, FailureLog.endpoint)
-        .where(FailureLog.provider_id == provider_id)
-        .order_by(FailureLog.timestamp.desc()).limit(20).dicts())
-    attempts.reverse()
-    return attempts, fails
-
-
-async def provider_activity(hub: Any, provider_id: str, limit: int = 200) -> dict[str, Any]:
+async def provider_activity(hub: Hub, provider_id: str, limit: int = 200) -> dict[str, Any]:
     """One provider's recent requests (response-time history, oldest first) and its
     newest failures."""
-    attempts, fails = await _read(hub, _activity_read, provider_id, max(1, limit))
+    attempts, fails = await _read(hub, queries.provider_activity, provider_id, max(1, limit))
     return {"provider": provider_id,
             "attempts": [{"timestamp": iso(a["timestamp"]), "status": a["status"],
                           "response_time_ms": _num(a["response_time_ms"]),

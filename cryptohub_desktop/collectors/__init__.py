@@ -1,45 +1,75 @@
-"""The provider catalogue: every collector module, listed explicitly.
+"""The provider catalogue: every collector module, imported and listed explicitly.
 
-Each module below exports ``PROVIDERS`` (a list) or ``PROVIDER``. Nothing is
-discovered by introspection: adding a provider means adding its module here.
+Each module exports ``PROVIDER`` (or ``PROVIDERS`` when one module speaks for
+several providers). Nothing is discovered by introspection or found by name at
+run time: adding a provider means importing its module here and listing it, in
+its category, in :data:`PROVIDERS`.
 """
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import import_module
-
+from cryptohub_desktop.collectors import (
+    alternative_me,
+    binance,
+    bitfinex,
+    bitstamp,
+    blockchain_info,
+    blockchair,
+    blockstream,
+    btc_whales,
+    bybit,
+    coinbase,
+    coincap,
+    coingecko,
+    coinlore,
+    coinmarketcap,
+    coinmetrics,
+    coinpaprika,
+    cryptocompare,
+    cryptocompare_news,
+    cryptopanic,
+    defillama,
+    eth_whales,
+    etherscan,
+    gemini,
+    kraken,
+    kucoin,
+    mempool_space,
+    messari,
+    news_sentiment,
+    newsapi,
+    okx,
+    reddit,
+    rpc,
+    rss,
+    thegraph,
+    tronscan,
+    whale_alert,
+)
 from cryptohub_desktop.providers.spec import Provider
 
-MODULES = (
+#: Every provider of the catalogue, in catalogue order (category by category).
+PROVIDERS: tuple[Provider, ...] = (
     # market_data
-    "coingecko", "coinmarketcap", "cryptocompare", "binance", "kraken", "coinbase",
-    "bitfinex", "kucoin", "okx", "bybit", "gemini", "bitstamp", "coinpaprika",
-    "coinlore", "messari", "coincap",
+    coingecko.PROVIDER, coinmarketcap.PROVIDER, cryptocompare.PROVIDER, binance.PROVIDER,
+    kraken.PROVIDER, coinbase.PROVIDER, bitfinex.PROVIDER, kucoin.PROVIDER, okx.PROVIDER,
+    bybit.PROVIDER, gemini.PROVIDER, bitstamp.PROVIDER, coinpaprika.PROVIDER,
+    coinlore.PROVIDER, messari.PROVIDER, coincap.PROVIDER,
     # blockchain_explorers
-    "etherscan", "tronscan", "blockchair", "blockstream", "mempool_space",
+    *etherscan.PROVIDERS, tronscan.PROVIDER, blockchair.PROVIDER, blockstream.PROVIDER,
+    mempool_space.PROVIDER,
     # news
-    "cryptopanic", "newsapi", "cryptocompare_news", "rss",
+    cryptopanic.PROVIDER, newsapi.PROVIDER, cryptocompare_news.PROVIDER, *rss.PROVIDERS,
     # sentiment
-    "alternative_me", "reddit", "news_sentiment",
+    alternative_me.PROVIDER, reddit.PROVIDER, news_sentiment.PROVIDER,
     # whale_tracking
-    "whale_alert", "eth_whales", "btc_whales",
+    whale_alert.PROVIDER, eth_whales.PROVIDER, btc_whales.PROVIDER,
     # rpc_nodes
-    "rpc",
+    *rpc.PROVIDERS,
     # onchain_analytics
-    "defillama", "thegraph", "blockchain_info", "coinmetrics",
+    defillama.PROVIDER, thegraph.PROVIDER, blockchain_info.PROVIDER, coinmetrics.PROVIDER,
 )
 
-
-@cache
-def all_providers() -> tuple[Provider, ...]:
-    """Every provider of the catalogue, in catalogue order."""
-    out: list[Provider] = []
-    for name in MODULES:
-        module = import_module(f"{__name__}.{name}")
-        out.extend(getattr(module, "PROVIDERS", None) or [module.PROVIDER])
-    ids = [p.id for p in out]
-    dupes = {i for i in ids if ids.count(i) > 1}
-    if dupes:
-        raise RuntimeError(f"duplicate provider ids: {sorted(dupes)}")
-    return tuple(out)
+_ids = [p.id for p in PROVIDERS]
+if len(set(_ids)) != len(_ids):  # pragma: no cover - a catalogue mistake, found at import
+    raise RuntimeError(f"duplicate provider ids: {sorted({i for i in _ids if _ids.count(i) > 1})}")

@@ -21,7 +21,7 @@ PATTERNS = (
     re.compile(r"(?i)(bearer\s+)([A-Za-z0-9._\-+/=]{8,})"),
     re.compile(r"(?i)(x-cmc_pro_api_key['\"]?\s*[:=]\s*['\"]?)([A-Za-z0-9\-]{8,})"),
     re.compile(r"(/v3/|/v2/)([0-9a-fA-F]{32}|[A-Za-z0-9_\-]{32})(?=[/\s\"']|$)"),
-    re.compile(r"(://[^/\s:@]+:)([^@\s/]+)(?=@)"),  # user:password@ in a URL
+    re.compile(r"(://[^/\s:@?#]+:)([^@\s/?#]+)(?=@)"),  # user:password@ in a URL
 )
 MIN_KNOWN = 4
 

@@ -3,6 +3,11 @@ topics, WebSocket services) their data is published on (SPEC sections 5 and 8)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
 CATEGORIES = (
     "market_data",
     "blockchain_explorers",
@@ -24,6 +29,27 @@ CATEGORY_SERVICE = {
     "onchain_analytics": "onchain",
 }
 
+#: How a pool picks its provider (SPEC section 5)
+POOL_STRATEGIES = ("priority", "round_robin", "least_used")
+
 #: Every service, in the order the API documents them (``all`` subscribes to each).
 TOPICS = ("market_data", "explorers", "news", "sentiment", "whale_tracking", "rpc_nodes",
           "onchain", "health_checker", "scheduler", "alerts")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One update published on a service.
+
+    Attributes:
+        topic: the service (one of :data:`TOPICS`).
+        data: the update's payload (SPEC section 8).
+        timestamp: when it was published (UTC).
+    """
+
+    topic: str
+    data: dict[str, Any]
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+Subscriber = Callable[[Event], None]

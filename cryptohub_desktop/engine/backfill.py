@@ -10,11 +10,15 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TextIO
 
 from cryptohub_desktop.core.errors import UpstreamError
-from cryptohub_desktop.core.time import from_db, to_db, utcnow
-from cryptohub_desktop.providers.upstream import HistoryQuery
-from cryptohub_desktop.storage.models import OHLCV
+from cryptohub_desktop.core.symbols import SymbolMap
+from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.providers.spec import Provider
+from cryptohub_desktop.providers.upstream import HistoryQuery, UpstreamFactory
+from cryptohub_desktop.storage import queries
+from cryptohub_desktop.storage.store import Store
 
 log = logging.getLogger("cryptohub.backfill")
 STEP = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
@@ -48,14 +52,6 @@ def missing_ranges(have: Sequence[datetime], start: datetime, end: datetime,
     return ranges
 
 
-def _existing(source: str, symbol: str, interval: str, start: datetime,
-              end: datetime) -> list[datetime]:
-    q = (OHLCV.select(OHLCV.open_time)
-         .where(OHLCV.source == source, OHLCV.symbol == symbol, OHLCV.interval == interval,
-                OHLCV.open_time >= to_db(start), OHLCV.open_time < to_db(end)).tuples())
-    return [from_db(t) for (t,) in q]
-
-
 @dataclass
 class BackfillReport:
     inserted: int = 0
@@ -67,42 +63,38 @@ class BackfillReport:
 Progress = Callable[[int, int, str], None]
 
 
-async def backfill(hub: object, *, symbols: Sequence[str], days: int,
-                   provider_ids: Sequence[str] | None = None,
-                   intervals: Sequence[str] | None = None,
-                   progress: Progress | None = None,
+async def backfill(store: Store, providers: Sequence[Provider], upstream: UpstreamFactory,
+                   symbol_map: SymbolMap, *, symbols: Sequence[str], days: int,
+                   intervals: Sequence[str] | None = None, progress: Progress | None = None,
                    now: datetime | None = None) -> BackfillReport:
     """Fill the missing candles of the last ``days`` for ``symbols``.
 
     Args:
-        hub: a started :class:`~cryptohub_desktop.engine.hub.Hub`.
-        provider_ids: providers to use (default: every active one with history).
+        store: the database.
+        providers: the providers to use (each with a ``history`` fetcher).
+        upstream: provider id -> an HTTP door bound to it (the engine's rate limits).
+        symbol_map: the symbol map the fetchers translate symbols with.
         intervals: candle sizes (default 1h and 1d); a provider that does not
             offer one is skipped for it.
         progress: called with (done, total, label) after each series.
     """
-    from cryptohub_desktop.engine.hub import Hub
-    assert isinstance(hub, Hub) and hub.store is not None
-    store = hub.store
     now = now or utcnow()
-    chosen = [hub.providers[p] for p in (provider_ids or hub.providers)
-              if hub.providers[p].history is not None and hub.is_active(p)]
     wanted = list(intervals or DEFAULT_INTERVALS)
-    series = [(p, s.upper(), i) for p in chosen for s in symbols for i in wanted
-              if i in p.history_intervals]
+    series = [(p, s.upper(), i) for p in providers if p.history is not None
+              for s in symbols for i in wanted if i in p.history_intervals]
     report = BackfillReport()
     for n, (provider, symbol, interval) in enumerate(series, 1):
         end = floor_time(now, interval)  # the current candle is not finished
         start = floor_time(now - timedelta(days=days), interval)
-        have = await store.read(_existing, provider.id, symbol, interval, start, end)
+        have = await store.read(queries.candle_times, provider.id, symbol, interval, start, end)
         gaps = missing_ranges(have, start, end, interval)
         report.gaps += len(gaps)
         for first, stop in gaps:
-            api = hub.upstream(provider.id)
+            api = upstream(provider.id, None)
             try:
                 assert provider.history is not None
                 candles = await provider.history(api, HistoryQuery(
-                    symbol, interval, first, stop, hub.symbol_map))
+                    symbol, interval, first, stop, symbol_map))
             except UpstreamError as exc:
                 report.errors.append(f"{provider.id} {symbol} {interval}: {exc}")
                 log.info("backfill %s %s %s failed: %s", provider.id, symbol, interval, exc)
@@ -116,41 +108,12 @@ async def backfill(hub: object, *, symbols: Sequence[str], days: int,
     return report
 
 
-def text_progress(stream: object = sys.stderr) -> Progress:
+def text_progress(stream: TextIO = sys.stderr) -> Progress:
     """A one-line progress bar for the terminal."""
     def show(done: int, total: int, label: str) -> None:
         width = 30
         filled = int(width * done / max(1, total))
         end = "\n" if done == total else ""
         print(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total} {label:<28}", end=end,
-              file=stream, flush=True)  # type: ignore[arg-type]
+              file=stream, flush=True)
     return show
-
-
-async def run_backfill(hub: object, *, symbols: Sequence[str] | None, days: int,
-                       provider_ids: Sequence[str] | None,
-                       intervals: Sequence[str] | None) -> int:
-    """The ``backfill`` command: start the hub without schedules, fill, report."""
-    from cryptohub_desktop.core.errors import UserError
-    from cryptohub_desktop.engine.hub import Hub
-    assert isinstance(hub, Hub)
-    for i in intervals or ():
-        if i not in STEP:
-            raise UserError(f"--interval {i}: use one of {', '.join(STEP)}")
-    for p in provider_ids or ():
-        if p not in hub.providers:
-            raise UserError(f"unknown provider id '{p}'")
-        if hub.providers[p].history is None:
-            raise UserError(f"{p} offers no history (use binance, kraken, coingecko, "
-                            "cryptocompare ...)")
-    await hub.start(schedule=False)
-    try:
-        report = await backfill(hub, symbols=symbols or hub.config.watchlist, days=days,
-                                provider_ids=provider_ids, intervals=intervals,
-                                progress=text_progress())
-    finally:
-        await hub.stop()
-    print(f"{report.inserted} candles inserted, {report.gaps} gaps, {report.requests} requests")
-    for e in report.errors:
-        print(f"error: {e}", file=sys.stderr)
-    return 0 if not report.errors else 1

@@ -10,16 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from peewee import fn
-
-from cryptohub_desktop.core.consensus import SourcePrice, consensus
-from cryptohub_desktop.core.records import Record
+from cryptohub_desktop.core.records import Price, Record
 from cryptohub_desktop.core.time import from_db, to_db, utcnow
 from cryptohub_desktop.engine.pools import Pool, Rotation
 from cryptohub_desktop.engine.scheduler import ComplianceEvent
 from cryptohub_desktop.providers.ratelimit import Usage
 from cryptohub_desktop.providers.spec import Provider
 from cryptohub_desktop.providers.upstream import Attempt
+from cryptohub_desktop.storage import queries
 from cryptohub_desktop.storage.models import (
     Alert,
     ConnectionAttempt,
@@ -95,7 +93,7 @@ def persist_outcome(store: Store, o: Outcome, deviation_pct: float,
     if o.records:
         o.counts = store.insert_records(o.provider_id, o.records)
         if o.counts.get("market_prices"):
-            symbols = {r.symbol.upper() for r in o.records if r.TABLE == "market_prices"}
+            symbols = {r.symbol.upper() for r in o.records if isinstance(r, Price)}
             o.outliers = update_consensus(o.provider_id, symbols, deviation_pct,
                                           max_age_seconds, now)
             o.inline = sorted(symbols - {x["symbol"] for x in o.outliers})
@@ -131,16 +129,10 @@ def update_consensus(source: str, symbols: set[str], deviation_pct: float,
     """Recompute consensus for ``symbols`` from each source's latest fresh price and
     mark the rows just written by ``source``; returns the outliers among them."""
     out = []
-    since = to_db(now - timedelta(seconds=max_age_seconds))
+    since = now - timedelta(seconds=max_age_seconds)
     for symbol in symbols:
-        latest = (MarketPrice.select(MarketPrice.source, fn.MAX(MarketPrice.id).alias("mid"))
-                  .where(MarketPrice.symbol == symbol, MarketPrice.timestamp >= since)
-                  .group_by(MarketPrice.source))
-        ids = [r.mid for r in latest]
-        rows = list(MarketPrice.select().where(MarketPrice.id.in_(ids))) if ids else []
-        c = consensus(symbol, [SourcePrice(r.source, r.price_usd, from_db(r.timestamp), r.quote)
-                               for r in rows], now, max_age_seconds=max_age_seconds,
-                      threshold_pct=deviation_pct)
+        rows = queries.latest_source_prices(symbol, since)
+        c = queries.consensus_of(symbol, rows, now, max_age_seconds, deviation_pct)
         by_source = {s.source: s for s in c.sources}
         for r in rows:
             s = by_source.get(r.source)

@@ -11,24 +11,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from cryptohub_desktop.core.time import utcnow
-from cryptohub_desktop.core.topics import TOPICS
+from cryptohub_desktop.core.topics import TOPICS, Event, Subscriber
 
 log = logging.getLogger("cryptohub.bus")
-
-
-@dataclass(frozen=True)
-class Event:
-    topic: str
-    data: dict[str, Any]
-    timestamp: datetime = field(default_factory=utcnow)
-
-
-Subscriber = Callable[[Event], None]
 
 
 class Bus:

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.core.topics import POOL_STRATEGIES
 
 log = logging.getLogger("cryptohub.pools")
-STRATEGIES = ("priority", "round_robin", "least_used")
+STRATEGIES = POOL_STRATEGIES
 
 
 @dataclass

@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptohub_desktop.core.errors import UpstreamRateLimited
 from cryptohub_desktop.providers.spec import RateLimit
@@ -37,6 +38,34 @@ class Usage:
     @property
     def warning(self) -> bool:
         return self.percentage >= WARNING_RATIO * 100
+
+
+class Limiter(Protocol):
+    """What the HTTP door needs of a provider's rate limits (in memory or shared)."""
+
+    provider_id: str
+    limits: tuple[RateLimit, ...]
+
+    async def acquire(self, max_wait: float = 0.0) -> None:
+        """Take a slot, waiting up to ``max_wait`` seconds; else raise, unsent."""
+        ...
+
+    def wait_time(self) -> float:
+        """Seconds until one more call fits every window (0 if it fits now)."""
+        ...
+
+    def block_for(self, seconds: float) -> None:
+        """The provider said wait (429 Retry-After): send nothing for ``seconds``."""
+        ...
+
+    @property
+    def blocked_for(self) -> float:
+        """Seconds the provider is still blocked for."""
+        ...
+
+    def usage(self) -> list[Usage]:
+        """Use of every window, as ``/api/rate-limits`` shows it."""
+        ...
 
 
 class RateLimiter:

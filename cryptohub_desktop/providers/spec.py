@@ -6,7 +6,7 @@ API lives in ``collectors/`` and is paired with its spec in a :class:`Provider`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -105,3 +105,13 @@ class Provider:
     @property
     def id(self) -> str:
         return self.spec.id
+
+
+def key_names(specs: Iterable[ProviderSpec]) -> list[str]:
+    """Every keychain entry name the catalogue uses, in catalogue order."""
+    names: list[str] = []
+    for spec in specs:
+        for n in spec.auth.key_names:
+            if n not in names:
+                names.append(n)
+    return names

@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import certifi
 import httpx
 
 from cryptohub_desktop.core.errors import (
@@ -33,13 +36,30 @@ from cryptohub_desktop.core.errors import (
 from cryptohub_desktop.core.masking import scrub
 from cryptohub_desktop.core.symbols import SymbolMap
 from cryptohub_desktop.core.time import parse_rfc2822, utcnow
-from cryptohub_desktop.providers.ratelimit import RateLimiter
+from cryptohub_desktop.providers.ratelimit import Limiter, RateLimiter
 from cryptohub_desktop.providers.spec import ProviderSpec
 
 log = logging.getLogger("cryptohub.upstream")
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 USER_AGENT = "CryptoHubDesktop/0.1 (+https://github.com/cryptohub-desktop)"
+
+
+def http_client() -> httpx.AsyncClient:
+    """The shared HTTP client: the system's CA store plus certifi's, whether or not
+    ``SSL_CERT_FILE`` points anywhere (it may name a missing file)."""
+    ctx = ssl.create_default_context()
+    try:
+        ctx.load_verify_locations(certifi.where())
+    except OSError:
+        pass
+    extra = os.environ.get("SSL_CERT_FILE")
+    if extra and os.path.isfile(extra):
+        ctx.load_verify_locations(extra)
+    return httpx.AsyncClient(verify=ctx, follow_redirects=True,
+                             limits=httpx.Limits(max_connections=50,
+                                                 max_keepalive_connections=20),
+                             timeout=httpx.Timeout(15.0, connect=10.0))
 
 
 @dataclass
@@ -93,6 +113,10 @@ class HistoryQuery:
     symbol_map: SymbolMap
 
 
+#: provider id, list collecting its attempts (or None) -> a door bound to the provider
+UpstreamFactory = Callable[[str, "list[Attempt] | None"], "Upstream"]
+
+
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -120,7 +144,7 @@ class Upstream:
     """
 
     def __init__(self, spec: ProviderSpec, client: httpx.AsyncClient, *, base_url: str,
-                 keys: Sequence[str] = (), limiter: RateLimiter | None = None,
+                 keys: Sequence[str] = (), limiter: Limiter | None = None,
                  on_attempt: Callable[[Attempt], None] | None = None,
                  max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 15.0,
                  max_wait: float = 5.0) -> None:
@@ -129,7 +153,7 @@ class Upstream:
         self.base_url = base_url.rstrip("/")
         self._keys = list(keys)
         self._key_index = 0
-        self._limiter = limiter or RateLimiter(spec.id, spec.rate_limits)
+        self._limiter: Limiter = limiter or RateLimiter(spec.id, spec.rate_limits)
         self._on_attempt = on_attempt
         self._max_bytes = max_bytes
         self._timeout = timeout
@@ -272,9 +296,9 @@ class Upstream:
             self._record(endpoint, started, t0, status, len(body), exc)
             raise
         except (httpx.TimeoutException, TimeoutError) as exc:  # before OSError, its base
-            err = UpstreamTimeout(f"timeout after {self._timeout:g}s calling {self.spec.id}")
-            self._record(endpoint, started, t0, status, len(body), err)
-            raise err from exc
+            timeout = UpstreamTimeout(f"timeout after {self._timeout:g}s calling {self.spec.id}")
+            self._record(endpoint, started, t0, status, len(body), timeout)
+            raise timeout from exc
         except (httpx.HTTPError, OSError) as exc:
             err = UpstreamConnection(f"{type(exc).__name__} calling {self.spec.id}: "
                                      f"{scrub(str(exc), self._keys)}")

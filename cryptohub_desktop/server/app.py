@@ -8,7 +8,7 @@ once per client and makes a broadcast several times slower.
 
 Example::
 
-    handle = await start_server(hub, cfg.server)   # port 0 picks a free port
+    handle = await start_server(LocalApi(hub), cfg.server, secrets)   # port 0: a free port
     print(handle.port)
     await handle.close()
 """
@@ -19,14 +19,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from cryptohub_desktop import __version__
+from cryptohub_desktop.api.protocol import HubApi
 from cryptohub_desktop.config import ServerConfig
 from cryptohub_desktop.core.masking import scrub
+from cryptohub_desktop.secrets import Secrets
 from cryptohub_desktop.server.cache import AnswerCache
 from cryptohub_desktop.server.responses import ApiError, error_response
 from cryptohub_desktop.server.rest import RestApi
@@ -37,15 +38,9 @@ from cryptohub_desktop.server.ws import MAX_CLIENT_BUFFER, MAX_FRAME, WS_PATHS, 
 log = logging.getLogger("cryptohub.server")
 
 
-def make_scrubber(hub: Any) -> Callable[[str], str]:
-    """A function masking every key the hub knows (keychain, environment, token)."""
-    def known() -> set[str]:
-        values = set(hub.secrets.seen)
-        for keys in hub.keys.values():
-            values.update(keys)
-        return {v for v in values if v and len(v) >= 8}
-
-    return lambda text: scrub(text, known(), patterns=False)
+def make_scrubber(api: HubApi) -> Callable[[str], str]:
+    """A function masking every secret the hub uses (keychain, environment, token)."""
+    return lambda text: scrub(text, api.secrets_in_use(), patterns=False)
 
 
 @dataclass
@@ -64,7 +59,12 @@ class ServerHandle:
     fanout: Fanout
     cache: AnswerCache
     token_required: bool = False
-    _hub: Any = field(default=None, repr=False)
+    _api: HubApi | None = field(default=None, repr=False)
+
+    @property
+    def clients(self) -> int:
+        """WebSocket clients connected now."""
+        return len(self.fanout.clients)
 
     async def close(self) -> None:
         """Stop accepting, close every connection (1001) and wait. Idempotent."""
@@ -72,18 +72,19 @@ class ServerHandle:
         self.cache.close()
         self.server.close()
         await self.server.wait_closed()
-        if self._hub is not None:
-            self._hub.server_clients = lambda: 0
+        if self._api is not None:
+            self._api.attach_server(lambda: 0)
         await asyncio.sleep(0)
 
 
-async def start_server(hub: Any, cfg: ServerConfig, *,
+async def start_server(api: HubApi, cfg: ServerConfig, secrets: Secrets, *,
                        max_client_buffer: int = MAX_CLIENT_BUFFER,
                        drop_grace: float = 5.0) -> ServerHandle:
     """Serve ``hub`` on ``cfg.host``:``cfg.port`` on the running loop.
 
     Args:
-        hub: a started hub.
+        api: the hub to serve.
+        secrets: where the access token is kept (needed for a non-loopback bind).
         cfg: the ``[server]`` configuration.
         max_client_buffer: unsent bytes after which a WebSocket client is dropped (1013).
         drop_grace: seconds a dropped client gets to finish the close handshake.
@@ -92,13 +93,13 @@ async def start_server(hub: Any, cfg: ServerConfig, *,
         OSError: the address cannot be bound (port in use, unknown host).
     """
     token_required = not is_loopback(cfg.host)
-    token = await asyncio.to_thread(hub.secrets.server_token) if token_required else None
+    token = await asyncio.to_thread(secrets.server_token) if token_required else None
     guard = Guard(cfg, token)
-    scrub = make_scrubber(hub)
-    cache = AnswerCache(hub.bus)
-    fanout = Fanout(hub, scrub, cache, max_client_buffer=max_client_buffer,
+    scrub = make_scrubber(api)
+    cache = AnswerCache(api.subscribe)
+    fanout = Fanout(api, scrub, cache, max_client_buffer=max_client_buffer,
                     drop_grace=drop_grace)
-    rest = RestApi(hub, build_routes(list(hub.providers)), scrub, cache,
+    rest = RestApi(api, build_routes([p.id for p in api.catalogue()]), scrub, cache,
                    token_required=token_required)
 
     async def process_request(conn: ServerConnection, request: Request) -> Response | None:
@@ -125,8 +126,8 @@ async def start_server(hub: Any, cfg: ServerConfig, *,
                          compression=None, max_size=MAX_FRAME, close_timeout=drop_grace,
                          server_header=f"cryptohub-desktop/{__version__}",
                          backlog=1024)  # a reconnect storm after a restart gets in at once
-    hub.server_clients = lambda: len(fanout.clients)
+    api.attach_server(lambda: len(fanout.clients))
     port = next(iter(server.sockets)).getsockname()[1]
     log.info("local server on %s:%d (%s)", cfg.host, port,
              "token required" if token_required else "loopback only")
-    return ServerHandle(server, port, fanout, cache, token_required, hub)
+    return ServerHandle(server, port, fanout, cache, token_required, api)

@@ -1,6 +1,6 @@
 """Encoded answers cached until the data behind them changes.
 
-The hub publishes an event on the bus after every write that changes a service's
+The hub publishes an update after every write that changes a service's
 data, so an answer built from that data stays valid until the next event of the
 topics it depends on. :class:`AnswerCache` keeps each encoded answer with the
 topics' event counts at build time and serves it while they are unchanged (and
@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any
 
-from cryptohub_desktop.core.topics import TOPICS
-from cryptohub_desktop.engine.bus import Event
+from cryptohub_desktop.core.topics import TOPICS, Event, Subscriber
 
 MAX_ENTRIES = 512
 
@@ -29,18 +27,20 @@ class AnswerCache:
     """Answers by key, invalidated by bus events of their topics.
 
     Args:
-        bus: the hub's bus (subscribed to until :meth:`close`).
+        subscribe: subscribes a callback to every update of the hub (``HubApi.subscribe``);
+            the cache listens until :meth:`close`.
         ttl: seconds an answer may be served at most.
     """
 
-    def __init__(self, bus: Any, ttl: float = 2.0) -> None:
+    def __init__(self, subscribe: Callable[[Subscriber], Callable[[], None]],
+                 ttl: float = 2.0) -> None:
         self.ttl = ttl
         self.hits = 0
         self.builds = 0
         self._events = dict.fromkeys(TOPICS, 0)
         self._entries: dict[Hashable, tuple[float, tuple[int, ...], str]] = {}
         self._building: dict[Hashable, asyncio.Task[str]] = {}
-        self._unsubscribe = bus.subscribe("*", self._on_event)
+        self._unsubscribe = subscribe(self._on_event)
 
     def close(self) -> None:
         """Stop listening to the bus (idempotent)."""

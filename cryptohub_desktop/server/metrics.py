@@ -14,9 +14,9 @@ Gauges, one series per provider (and per rate-limit window)::
 from __future__ import annotations
 
 import math
-from typing import Any
 
-from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.api.protocol import HubApi
+from cryptohub_desktop.core.time import parse_iso, utcnow
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UP_STATUSES = ("online", "degraded")
@@ -48,8 +48,8 @@ class _Family:
             self.lines.append(f"{self.name}{_labels(**labels) if labels else ''} {_value(value)}")
 
 
-def render(hub: Any) -> str:
-    """The metrics page for ``hub``."""
+async def render(api: HubApi) -> str:
+    """The metrics page for the hub behind ``api``."""
     now = utcnow()
     up = _Family("cryptohub_provider_up",
                  "1 when the provider is online or degraded, 0 when offline or not checked yet")
@@ -62,25 +62,30 @@ def render(hub: Any) -> str:
                  "Calls used in the current rate-limit window over the limit, 0..1")
     counts = _Family("cryptohub_providers", "Number of providers by status")
     by_status: dict[str, int] = {}
-    for pid, p in hub.providers.items():
-        labels = {"provider": pid, "category": p.spec.category}
-        h = hub.health.get(pid)
-        by_status[h.status] = by_status.get(h.status, 0) + 1
-        if h.status in ("needs_key", "disabled"):
+    called: set[str] = set()
+    for p in (await api.providers())["providers"]:
+        labels = {"provider": p["id"], "category": p["category"]}
+        status = p["status"]
+        by_status[status] = by_status.get(status, 0) + 1
+        if status in ("needs_key", "disabled"):
             continue  # not called at all: never offline
-        up.add(1 if h.status in UP_STATUSES else 0, **labels)
-        rt.add(h.response_time_ms, **labels)
-        sr.add(h.success_rate / 100.0 if h.success_rate is not None else None, **labels)
-        if h.last_data_time is not None:
-            st.add(round(max(0.0, (now - h.last_data_time).total_seconds()), 3), **labels)
-        for u in hub.limiters[pid].usage():
-            rl.add(round(u.current_usage / u.limit_value, 4) if u.limit_value else 0.0,
-                   provider=pid, limit_type=u.limit_type)
+        called.add(p["id"])
+        up.add(1 if status in UP_STATUSES else 0, **labels)
+        rt.add(p["response_time_ms"], **labels)
+        sr.add(p["success_rate"] / 100.0 if p["success_rate"] is not None else None, **labels)
+        if p.get("last_data_time"):
+            age = (now - parse_iso(p["last_data_time"])).total_seconds()
+            st.add(round(max(0.0, age), 3), **labels)
+    for u in (await api.rate_limits())["rate_limits"]:
+        if u["provider"] in called:
+            rl.add(round(u["current_usage"] / u["limit_value"], 4) if u["limit_value"] else 0.0,
+                   provider=u["provider"], limit_type=u["limit_type"])
     for status, n in sorted(by_status.items()):
         counts.add(n, status=status)
+    status_answer = await api.status()
     clients = _Family("cryptohub_server_clients", "WebSocket clients connected")
-    clients.add(hub.server_clients())
+    clients.add(status_answer["system_metrics"].get("server_clients", 0))
     uptime = _Family("cryptohub_uptime_seconds", "Seconds since the hub started")
-    uptime.add(round((now - hub.started_at).total_seconds(), 1) if hub.started_at else 0)
+    uptime.add(status_answer["uptime_seconds"])
     lines = [line for fam in (up, rt, sr, st, rl, counts, clients, uptime) for line in fam.lines]
     return "\n".join(lines) + "\n"

@@ -1,6 +1,6 @@
 """REST: route a GET to its snapshot function and turn the result into a response.
 
-Paths come from ``routes.py``; ``/metrics``, ``/openapi.json`` and ``/docs`` are
+Paths come from ``routes.py`` and are answered by the hub's HubApi; ``/metrics``, ``/openapi.json`` and ``/docs`` are
 served here too. Bad parameters answer 400, unknown paths 404, other methods 405,
 all in the ``{"error", "detail"}`` shape; an unexpected exception is logged with
 its traceback and answers 500 in the same shape, never a traceback. Every body
@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from importlib import resources
-from typing import Any
 
 from websockets.http11 import Request, Response
 
+from cryptohub_desktop.api.protocol import HubApi
 from cryptohub_desktop.server import metrics
 from cryptohub_desktop.server.cache import AnswerCache
 from cryptohub_desktop.server.openapi import build_openapi
@@ -49,16 +49,16 @@ class RestApi:
     """Answers REST GETs for one hub.
 
     Args:
-        hub: the running hub.
+        api: the hub served.
         routes: the route table (``routes.build_routes``).
         scrub: masks keys in outgoing text.
         cache: keeps answers of routes with ``topics`` until their data changes.
         token_required: whether the OpenAPI document declares the token.
     """
 
-    def __init__(self, hub: Any, routes: Mapping[str, Route], scrub: Callable[[str], str],
+    def __init__(self, api: HubApi, routes: Mapping[str, Route], scrub: Callable[[str], str],
                  cache: AnswerCache, *, token_required: bool) -> None:
-        self.hub = hub
+        self.api = api
         self.routes = routes
         self.scrub = scrub
         self.cache = cache
@@ -84,7 +84,7 @@ class RestApi:
 
     async def _get(self, path: str, query: str) -> Response:
         if path == "/metrics":
-            text = self.scrub(metrics.render(self.hub))
+            text = self.scrub(await metrics.render(self.api))
             return response(200, text.encode(), metrics.CONTENT_TYPE)
         if path == "/openapi.json":
             return json_response(200, None, text=self.openapi_text)
@@ -101,7 +101,7 @@ class RestApi:
             route.check(kwargs)
 
         async def build() -> str:
-            return self.scrub(encode_json(await route.fn(self.hub, **kwargs)))
+            return self.scrub(encode_json(await getattr(self.api, route.method)(**kwargs)))
         if route.topics:
             key = ("rest", path, repr(sorted(kwargs.items())))
             text = await self.cache.get(key, route.topics, build)

@@ -1,4 +1,4 @@
-"""The REST route table: path -> snapshot function, query parameters, summary.
+"""The REST route table: path -> HubApi read, query parameters, summary.
 
 The router (``rest.py``) and the OpenAPI document (``openapi.py``) both read this
 table, so what is served and what is documented cannot drift apart.
@@ -6,11 +6,10 @@ table, so what is served and what is documented cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.server.params import Param
 from cryptohub_desktop.server.responses import ApiError
 
@@ -20,16 +19,17 @@ INTERVALS = ("1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w")
 
 @dataclass(frozen=True)
 class Route:
-    """One GET path answered with a snapshot.
+    """One GET path answered by a HubApi read.
 
     Attributes:
+        method: the :class:`~cryptohub_desktop.api.protocol.HubApi` method answering it.
         schema: the name of its response schema in ``schemas.py``.
         topics: bus topics whose events change the answer; when given, the encoded
             answer is cached until the next such event (``cache.py``).
     """
 
     path: str
-    fn: Callable[..., Awaitable[dict[str, Any]]]
+    method: str
     summary: str
     tag: str
     schema: str
@@ -54,26 +54,26 @@ def build_routes(provider_ids: Sequence[str]) -> dict[str, Route]:
     source = Param("source", "string", "Only candles from this provider id",
                    enum=tuple(sorted(provider_ids)))
     table = [
-        Route("/health", snapshot.health, "Liveness: the server answers", "monitoring",
+        Route("/health", "health", "Liveness: the server answers", "monitoring",
               "Health"),
-        Route("/api/status", snapshot.status, "Overall status, provider counts, uptime, "
+        Route("/api/status", "status", "Overall status, provider counts, uptime, "
               "system metrics", "monitoring", "Status"),
-        Route("/api/providers", snapshot.providers, "Every provider with its health and key "
+        Route("/api/providers", "providers", "Every provider with its health and key "
               "state", "monitoring", "Providers"),
-        Route("/api/rate-limits", snapshot.rate_limits, "Rate-limit windows and their use "
+        Route("/api/rate-limits", "rate_limits", "Rate-limit windows and their use "
               "(warning at 80%)", "monitoring", "RateLimits"),
-        Route("/api/schedule", snapshot.schedule, "Per provider interval, last/next run and "
+        Route("/api/schedule", "schedule", "Per provider interval, last/next run and "
               "on-time record", "monitoring", "Schedule"),
-        Route("/api/freshness", snapshot.freshness, "Per category and provider name: data "
+        Route("/api/freshness", "freshness", "Per category and provider name: data "
               "staleness (fresh / stale / no_data)", "monitoring", "Freshness"),
-        Route("/api/failures", snapshot.failures, "Recent failures and counts per error type",
+        Route("/api/failures", "failures", "Recent failures and counts per error type",
               "monitoring", "Failures", (limit(50, 500, "failures"),)),
-        Route("/api/market", snapshot.market, "Per symbol: consensus price and each source's "
+        Route("/api/market", "market", "Per symbol: consensus price and each source's "
               "price, age and deviation", "data", "Market",
               (Param("symbols", "string", "Comma-separated symbols (default: the watchlist)",
                      pattern=f"{SYMBOL_RE}(,{SYMBOL_RE}){{0,49}}", upper=True, split=True),),
               topics=("market_data",)),
-        Route("/api/history", snapshot.history, "OHLCV candles of one symbol", "data",
+        Route("/api/history", "history", "OHLCV candles of one symbol", "data",
               "History",
               (Param("symbol", "string", "A symbol like BTC", required=True, pattern=SYMBOL_RE,
                      upper=True),
@@ -82,29 +82,29 @@ def build_routes(provider_ids: Sequence[str]) -> dict[str, Route]:
                      "seconds; default: the newest candles)"),
                Param("end", "time", "Last open time (same forms as start)"),
                source, limit(1000, 10000, "candles")), _start_before_end),
-        Route("/api/news", snapshot.news, "Latest articles with sentiment", "data", "News",
+        Route("/api/news", "news", "Latest articles with sentiment", "data", "News",
               (limit(20, 200, "articles"),
                Param("q", "string", "Text to search in titles and text", max_length=200)),
               topics=("news",)),
-        Route("/api/sentiment", snapshot.sentiment, "Fear & Greed and text sentiment "
+        Route("/api/sentiment", "sentiment", "Fear & Greed and text sentiment "
               "aggregates", "data", "Sentiment", topics=("sentiment", "news")),
-        Route("/api/whales", snapshot.whales, "Recent whale transactions", "data", "Whales",
+        Route("/api/whales", "whales", "Recent whale transactions", "data", "Whales",
               (Param("min_usd", "number", "Smallest USD value", minimum=0, maximum=1e15),
                Param("chain", "string", "Only this blockchain (e.g. ethereum, bitcoin)",
                      pattern="[A-Za-z0-9_-]{1,40}"),
                limit(50, 500, "transactions")), topics=("whale_tracking",)),
-        Route("/api/gas", snapshot.gas, "Latest gas per chain (slow / standard / fast)",
+        Route("/api/gas", "gas", "Latest gas per chain (slow / standard / fast)",
               "data", "Gas", topics=("explorers",)),
-        Route("/api/blocks", snapshot.blocks, "RPC node heights per chain, lag behind the "
+        Route("/api/blocks", "blocks", "RPC node heights per chain, lag behind the "
               "highest, response time; explorer chain statistics", "data", "Blocks",
               topics=("rpc_nodes", "explorers")),
-        Route("/api/onchain", snapshot.onchain, "On-chain metrics (TVL per chain ...)", "data",
+        Route("/api/onchain", "onchain", "On-chain metrics (TVL per chain ...)", "data",
               "Onchain", topics=("onchain",)),
-        Route("/api/alerts", snapshot.alerts, "Recent alerts", "monitoring", "Alerts",
+        Route("/api/alerts", "alerts", "Recent alerts", "monitoring", "Alerts",
               (limit(50, 500, "alerts"),
                Param("unacknowledged", "boolean", "Only alerts not yet acknowledged",
                      default=False)), topics=("alerts",)),
-        Route("/api/pools", snapshot.pools, "Source pools: strategy, members, current "
+        Route("/api/pools", "pools", "Source pools: strategy, members, current "
               "provider, rotation history", "monitoring", "Pools"),
     ]
     return {r.path: r for r in table}

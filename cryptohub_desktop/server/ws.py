@@ -34,10 +34,9 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 
-from cryptohub_desktop.api import answers as snapshot
+from cryptohub_desktop.api.protocol import HubApi
 from cryptohub_desktop.core.time import iso, utcnow
-from cryptohub_desktop.core.topics import TOPICS
-from cryptohub_desktop.engine.bus import Event
+from cryptohub_desktop.core.topics import TOPICS, Event
 from cryptohub_desktop.server.cache import AnswerCache
 from cryptohub_desktop.server.responses import encode_json
 from cryptohub_desktop.server.security import Throttle
@@ -62,16 +61,16 @@ class Fanout:
     """Subscriptions, snapshots and the fan-out of bus events to WebSocket clients.
 
     Args:
-        hub: the running hub (its bus is subscribed to until :meth:`close`).
+        api: the hub served (its updates are subscribed to until :meth:`close`).
         scrub: masks keys in outgoing text.
         cache: where snapshots are kept until their service's next event.
         max_client_buffer: bytes of unsent data after which a client is dropped (1013).
         drop_grace: seconds a dropped client gets to complete the close handshake.
     """
 
-    def __init__(self, hub: Any, scrub: Callable[[str], str], cache: AnswerCache, *,
+    def __init__(self, api: HubApi, scrub: Callable[[str], str], cache: AnswerCache, *,
                  max_client_buffer: int = MAX_CLIENT_BUFFER, drop_grace: float = 5.0) -> None:
-        self.hub = hub
+        self.api = api
         self.scrub = scrub
         self.cache = cache
         self.max_client_buffer = max_client_buffer
@@ -84,7 +83,7 @@ class Fanout:
         self._queue: deque[tuple[list[ServerConnection], bytes, int]] = deque()
         self._draining = False
         self._loop = asyncio.get_running_loop()
-        self._bus_unsubscribe = hub.bus.subscribe("*", self.on_event)
+        self._bus_unsubscribe = api.subscribe(self.on_event)
 
     def close(self) -> None:
         """Stop listening to the bus (idempotent)."""
@@ -174,7 +173,7 @@ class Fanout:
                                     lambda: self._build(service))
 
     async def _build(self, service: str) -> str:
-        data = await snapshot.service_snapshot(self.hub, service)
+        data = await self.api.service_snapshot(service)
         return self.scrub(encode_json({"type": "snapshot", "service": service,
                                        "timestamp": iso(utcnow()), "data": data}))
 

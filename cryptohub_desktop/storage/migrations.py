@@ -18,6 +18,7 @@ from collections.abc import Callable
 from peewee import BooleanField, CharField, Database, FloatField
 from playhouse.migrate import SchemaMigrator, migrate
 
+from cryptohub_desktop.core.errors import StoreError
 from cryptohub_desktop.core.time import to_db, utcnow
 from cryptohub_desktop.storage.models import ALL_MODELS, SchemaVersion
 
@@ -55,7 +56,6 @@ def upgrade(db: Database) -> int:
     """Bring ``db`` to :data:`LATEST`; returns the version it had before."""
     before = current_version(db)
     if before > LATEST:
-        from cryptohub_desktop.core.errors import StoreError
         raise StoreError(f"database schema v{before} is newer than this app (v{LATEST}); "
                          "update Crypto Hub Desktop")
     migrator = SchemaMigrator.from_database(db)

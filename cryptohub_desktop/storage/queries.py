@@ -6,17 +6,19 @@ Pure functions of the database: no hub state, no Qt. They return plain data
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 from typing import Any
 
 from peewee import Field, Model, fn
 
 from cryptohub_desktop.core.consensus import Consensus, SourcePrice, consensus
-from cryptohub_desktop.core.time import from_db, to_db, utcnow
+from cryptohub_desktop.core.time import from_db, iso, to_db, utcnow
 from cryptohub_desktop.storage.models import (
     OHLCV,
     Alert,
     BlockchainStat,
+    ConnectionAttempt,
     FailureLog,
     GasPriceRow,
     MarketPrice,
@@ -31,22 +33,30 @@ from cryptohub_desktop.storage.models import (
 )
 
 
+def latest_source_prices(symbol: str, since: datetime) -> list[MarketPrice]:
+    """Each source's newest price of ``symbol`` stamped ``since`` or later, newest first."""
+    latest = (MarketPrice.select(fn.MAX(MarketPrice.id))
+              .where(MarketPrice.symbol == symbol, MarketPrice.timestamp >= to_db(since))
+              .group_by(MarketPrice.source))
+    return list(MarketPrice.select().where(MarketPrice.id.in_(latest))
+                .order_by(MarketPrice.timestamp.desc()))
+
+
+def consensus_of(symbol: str, rows: list[MarketPrice], now: datetime, max_age_seconds: float,
+                 threshold_pct: float) -> Consensus:
+    """The consensus of stored price rows (each source's newest)."""
+    return consensus(symbol, [SourcePrice(r.source, r.price_usd, from_db(r.timestamp), r.quote)
+                              for r in rows], now, max_age_seconds=max_age_seconds,
+                     threshold_pct=threshold_pct)
+
+
 def latest_consensus(symbols: list[str], max_age_seconds: float,
                      threshold_pct: float) -> list[Consensus]:
     """For each symbol: the consensus of each source's latest fresh price."""
     now = utcnow()
-    since = to_db(now - timedelta(seconds=max_age_seconds))
-    out = []
-    for symbol in symbols:
-        symbol = symbol.upper()
-        latest = (MarketPrice.select(fn.MAX(MarketPrice.id))
-                  .where(MarketPrice.symbol == symbol, MarketPrice.timestamp >= since)
-                  .group_by(MarketPrice.source))
-        rows = MarketPrice.select().where(MarketPrice.id.in_(latest))
-        out.append(consensus(symbol, [SourcePrice(r.source, r.price_usd, from_db(r.timestamp),
-                                                  r.quote) for r in rows], now,
-                             max_age_seconds=max_age_seconds, threshold_pct=threshold_pct))
-    return out
+    since = now - timedelta(seconds=max_age_seconds)
+    return [consensus_of(s.upper(), latest_source_prices(s.upper(), since), now,
+                         max_age_seconds, threshold_pct) for s in symbols]
 
 
 # --- reads for the local server and the UI (snapshot.py) ------------------------------
@@ -101,23 +111,24 @@ def latest_market(symbols: list[str], max_age_seconds: float,
     """Per symbol: the consensus of fresh sources plus the newest 24 h change, market
     cap and volume any fresh source reported."""
     now = utcnow()
-    since = to_db(now - timedelta(seconds=max_age_seconds))
+    since = now - timedelta(seconds=max_age_seconds)
     out = []
     for symbol in symbols:
-        latest = (MarketPrice.select(fn.MAX(MarketPrice.id))
-                  .where(MarketPrice.symbol == symbol, MarketPrice.timestamp >= since)
-                  .group_by(MarketPrice.source))
-        rows = list(MarketPrice.select().where(MarketPrice.id.in_(latest))
-                    .order_by(MarketPrice.timestamp.desc()))
-        c = consensus(symbol, [SourcePrice(r.source, r.price_usd, from_db(r.timestamp), r.quote)
-                               for r in rows], now, max_age_seconds=max_age_seconds,
-                      threshold_pct=threshold_pct)
-        extra: dict[str, Any] = {}
-        for field_name in ("price_change_24h", "market_cap", "volume_24h"):
-            extra[field_name] = next((getattr(r, field_name) for r in rows
-                                      if getattr(r, field_name) is not None), None)
+        rows = latest_source_prices(symbol, since)
+        c = consensus_of(symbol, rows, now, max_age_seconds, threshold_pct)
+        extra = {name: next((getattr(r, name) for r in rows if getattr(r, name) is not None),
+                            None) for name in ("price_change_24h", "market_cap", "volume_24h")}
         out.append({"symbol": symbol, "consensus": c, **extra})
     return out
+
+
+def candle_times(source: str, symbol: str, interval: str, start: datetime,
+              end: datetime) -> list[datetime]:
+    """Open times of the stored candles of one series in [start, end)."""
+    q = (OHLCV.select(OHLCV.open_time)
+         .where(OHLCV.source == source, OHLCV.symbol == symbol, OHLCV.interval == interval,
+                OHLCV.open_time >= to_db(start), OHLCV.open_time < to_db(end)).tuples())
+    return [from_db(t) for (t,) in q]
 
 
 def ohlcv_rows(symbol: str, interval: str, start: datetime | None, end: datetime | None,
@@ -166,6 +177,13 @@ def news_sentiment_counts(since: datetime) -> dict[str, Any]:
             weighted += avg * n
     return {**counts, "count": sum(counts.values()),
             "average_score": round(weighted / total, 4) if total else None}
+
+
+def recent_headlines(since: datetime) -> list[dict[str, Any]]:
+    """Titles, labels and scores of the headlines published since ``since``."""
+    return list(NewsArticleRow.select(
+        NewsArticleRow.title, NewsArticleRow.sentiment, NewsArticleRow.sentiment_score,
+        NewsArticleRow.published_at).where(NewsArticleRow.published_at >= to_db(since)).dicts())
 
 
 def latest_sentiment_metrics() -> list[dict[str, Any]]:
@@ -262,3 +280,94 @@ def rotation_rows(pools: list[str], limit: int) -> dict[str, list[dict[str, Any]
                    .where(RotationHistory.pool_name == name)
                    .order_by(RotationHistory.id.desc()).limit(limit).dicts()]
             for name in pools}
+
+
+# --- reads for the desktop's charts and details ----------------------------------------
+def _epoch(t: datetime) -> float:
+    aware = from_db(t)
+    assert aware is not None
+    return aware.timestamp()
+
+
+def chart_series(symbol: str, seconds: int, prefs: tuple[str, ...],
+                 with_ticks: bool) -> dict[str, Any]:
+    """Series of ``symbol`` over the ``seconds`` up to its newest data point: per source
+    the candles of the best interval in ``prefs`` (else its most complete one), and with
+    ``with_ticks`` the price ticks of sources without candles. Times are Unix seconds."""
+    last_candle = OHLCV.select(fn.MAX(OHLCV.open_time)).where(OHLCV.symbol == symbol).scalar()
+    last_tick = (MarketPrice.select(fn.MAX(MarketPrice.timestamp))
+                 .where(MarketPrice.symbol == symbol).scalar())
+    ends = [t for t in (last_candle, last_tick) if t]
+    if not ends:
+        return {"end": None, "series": []}
+    end = max(ends)
+    start = end - timedelta(seconds=seconds)
+    counts: dict[str, dict[str, int]] = {}
+    for src, iv, n in (OHLCV.select(OHLCV.source, OHLCV.interval, fn.COUNT(OHLCV.id))
+                       .where(OHLCV.symbol == symbol, OHLCV.open_time >= start,
+                              OHLCV.open_time <= end)
+                       .group_by(OHLCV.source, OHLCV.interval).tuples()):
+        counts.setdefault(src, {})[iv] = n
+    series = []
+    for src, ivs in sorted(counts.items()):
+        iv = next((i for i in prefs if ivs.get(i, 0) >= 2), None) or max(ivs, key=ivs.__getitem__)
+        rows = (OHLCV.select(OHLCV.open_time, OHLCV.open, OHLCV.high, OHLCV.low, OHLCV.close)
+                .where(OHLCV.symbol == symbol, OHLCV.source == src, OHLCV.interval == iv,
+                       OHLCV.open_time >= start, OHLCV.open_time <= end)
+                .order_by(OHLCV.open_time).tuples())
+        cols = list(zip(*rows, strict=True)) or [(), (), (), (), ()]
+        series.append({"source": src, "interval": iv, "t": [_epoch(t) for t in cols[0]],
+                       "open": list(cols[1]), "high": list(cols[2]), "low": list(cols[3]),
+                       "close": list(cols[4])})
+    if with_ticks:
+        ticks: dict[str, tuple[list[float], list[float]]] = {}
+        for src, ts, price in (MarketPrice.select(MarketPrice.source, MarketPrice.timestamp,
+                                                  MarketPrice.price_usd)
+                               .where(MarketPrice.symbol == symbol, MarketPrice.timestamp >= start,
+                                      MarketPrice.timestamp <= end)
+                               .order_by(MarketPrice.timestamp).tuples()):
+            if src in counts:
+                continue
+            t, p = ticks.setdefault(src, ([], []))
+            t.append(_epoch(ts))
+            p.append(price)
+        series += [{"source": src, "interval": "tick", "t": t, "close": p}
+                   for src, (t, p) in sorted(ticks.items())]
+    return {"end": iso(end), "series": series}
+
+
+def price_buckets(symbols: list[str], since: datetime,
+                  bucket_seconds: int) -> dict[str, list[tuple[float, float]]]:
+    """Average price per symbol (ticks and short candles of every source) in slots of
+    ``bucket_seconds`` since ``since``: ``{symbol: [(unix, price), ...]}``."""
+    sums: dict[str, dict[int, list[float]]] = {s: {} for s in symbols}
+    ticks = (MarketPrice.select(MarketPrice.symbol, MarketPrice.timestamp, MarketPrice.price_usd)
+             .where(MarketPrice.symbol.in_(symbols), MarketPrice.timestamp >= to_db(since))
+             .tuples())
+    candles = (OHLCV.select(OHLCV.symbol, OHLCV.open_time, OHLCV.close)
+               .where(OHLCV.symbol.in_(symbols), OHLCV.interval.in_(["1m", "5m", "15m", "1h"]),
+                      OHLCV.open_time >= to_db(since)).tuples())
+    for sym, ts, price in itertools.chain(ticks, candles):
+        b = int(_epoch(ts) // bucket_seconds)
+        acc = sums[sym].setdefault(b, [0.0, 0])
+        acc[0] += price
+        acc[1] += 1
+    return {s: [(b * bucket_seconds, a[0] / a[1]) for b, a in sorted(buckets.items())]
+            for s, buckets in sums.items()}
+
+
+def provider_activity(provider_id: str, limit: int) -> tuple[list[dict[str, Any]],
+                                                             list[dict[str, Any]]]:
+    """A provider's newest ``limit`` requests (oldest first) and its 20 newest failures."""
+    attempts = list(ConnectionAttempt.select(
+        ConnectionAttempt.timestamp, ConnectionAttempt.status, ConnectionAttempt.response_time_ms,
+        ConnectionAttempt.http_status_code, ConnectionAttempt.error_type)
+        .where(ConnectionAttempt.provider_id == provider_id)
+        .order_by(ConnectionAttempt.timestamp.desc()).limit(limit).dicts())
+    fails = list(FailureLog.select(
+        FailureLog.timestamp, FailureLog.error_type, FailureLog.error_message,
+        FailureLog.http_status_code, FailureLog.endpoint)
+        .where(FailureLog.provider_id == provider_id)
+        .order_by(FailureLog.timestamp.desc()).limit(20).dicts())
+    attempts.reverse()
+    return attempts, fails

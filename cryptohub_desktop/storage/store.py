@@ -150,7 +150,7 @@ class Store:
         for r in records:
             by_table[r.TABLE].append(r)
         counts: dict[str, int] = {}
-        now = to_db(utcnow())
+        now = utcnow().replace(tzinfo=None)  # naive UTC, as stored
         for table, recs in by_table.items():
             if table == "ohlcv":
                 counts[table] = self.insert_candles(source, recs)  # type: ignore[arg-type]
@@ -214,16 +214,17 @@ class Store:
         cutoff = to_db((now or utcnow()) - timedelta(days=days))
         total = 0
         for model, column in RETAINED.items():
+            table: Any = model  # every retained table has an integer id
             col = getattr(model, column)
             cond = col < cutoff
             if model is OHLCV:
                 cond &= OHLCV.interval == "1m"
             while True:
-                ids = [r.id for r in model.select(model.id).where(cond).limit(batch)]
+                ids = [r.id for r in table.select(table.id).where(cond).limit(batch)]
                 if not ids:
                     break
                 with self.db.atomic():
-                    total += model.delete().where(model.id.in_(ids)).execute()
+                    total += table.delete().where(table.id.in_(ids)).execute()
         if total:
             self.backend.after_delete(self.db)
         return total

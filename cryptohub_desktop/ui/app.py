@@ -1,10 +1,11 @@
-"""GUI composition root: QApplication, the qasync loop, hub, server, window, tray.
+"""The GUI around a HubApi: QApplication, the qasync loop, window, tray, server control.
 
-Order matters for a fast first paint: the window is built and shown first, the
-hub (database, keys, text model) and the server start right after on the same
-loop, and the pages fill in as data arrives. Shutdown stops the server, then
-the hub (which finishes queued writes), then yields once so late callbacks find
-a running loop.
+The composition root (``commands.py``) hands in the hub as a HubApi (the engine in
+this process, or a remote hub) and how to start the local server. Order matters
+for a fast first paint: the window is built and shown first, the hub (database,
+keys, text model) and the server start right after on the same loop, and the
+pages fill in as data arrives. Shutdown stops the server, then the hub (which
+finishes queued writes), then yields once so late callbacks find a running loop.
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ import qasync  # noqa: I001 - PySide6 must be imported before qasync
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from cryptohub_desktop.api.protocol import HubApi
 from cryptohub_desktop.config import Config
 from cryptohub_desktop.core.errors import UserError
-from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.secrets import Secrets
 from cryptohub_desktop.ui.alert_rules import AlertRules
 from cryptohub_desktop.ui.bridge import HubBridge
 from cryptohub_desktop.ui.context import UiContext
 from cryptohub_desktop.ui.mainwindow import MainWindow
-from cryptohub_desktop.ui.server_ctl import ServerControl
+from cryptohub_desktop.ui.server_ctl import ServeFn, ServerControl
 from cryptohub_desktop.ui.state import UiState
 from cryptohub_desktop.ui.theme import Theme
 from cryptohub_desktop.ui.tray import Tray
@@ -69,15 +70,19 @@ def make_app() -> QApplication:
     return app
 
 
-def build(cfg: Config, hub: Hub, app: QApplication, state: UiState,
-          server: bool = True) -> tuple[MainWindow, UiContext]:
-    """The window and its services around ``hub`` (tests and screenshots use this too)."""
+def build(cfg: Config, api: HubApi, secrets: Secrets, app: QApplication, state: UiState,
+          serve: ServeFn | None = None) -> tuple[MainWindow, UiContext]:
+    """The window and its services around ``api`` (tests and screenshots use this too).
+
+    Args:
+        serve: starts the local server for a server config (None: no server in this run).
+    """
     theme = Theme(app, read_theme(cfg, state))
-    bridge = HubBridge(hub.bus)
+    bridge = HubBridge(api.subscribe)
     rules = AlertRules(state)
-    ctl = ServerControl(hub, cfg.server) if server else None
-    ctx = UiContext(hub=hub, bridge=bridge, theme=theme, state=state, rules=rules, server=ctl,
-                    extra={"config": cfg})
+    ctl = ServerControl(api, cfg.server, serve) if serve is not None else None
+    ctx = UiContext(api=api, secrets=secrets, bridge=bridge, theme=theme, state=state,
+                    rules=rules, server=ctl, extra={"config": cfg})
     icon = app_icon()
     app.setWindowIcon(icon)
     tray = Tray(icon, rules)
@@ -92,18 +97,16 @@ def build(cfg: Config, hub: Hub, app: QApplication, state: UiState,
     return window, ctx
 
 
-async def run_window(cfg: Config, secrets: Secrets, app: QApplication,
-                     state: UiState | None = None) -> int:
-    """Show the window, start hub and server, run until the user quits."""
-    from cryptohub_desktop.collectors import all_providers
+async def run_window(cfg: Config, api: HubApi, secrets: Secrets, app: QApplication,
+                     serve: ServeFn | None, state: UiState | None = None) -> int:
+    """Show the window, start the hub and the server, run until the user quits."""
     stop = asyncio.Event()
-    hub = Hub(cfg, all_providers(), secrets)
-    window, ctx = build(cfg, hub, app, state or UiState())
+    window, ctx = build(cfg, api, secrets, app, state or UiState(), serve)
     tray: Tray = ctx.extra["tray"]  # type: ignore[assignment]
     window.quit_requested.connect(stop.set)
     tray.quit_requested.connect(lambda: (setattr(window, "quitting", True), stop.set()))
     tray.show_requested.connect(window.bring_to_front)
-    tray.collect_requested.connect(lambda: asyncio.ensure_future(hub.collect_once()))
+    tray.collect_requested.connect(lambda: asyncio.ensure_future(api.collect_all()))
     if os.environ.get(EXIT_AFTER_PAINT):
         def painted() -> None:
             print(f"first-paint {time.time():.4f}", flush=True)
@@ -115,7 +118,7 @@ async def run_window(cfg: Config, secrets: Secrets, app: QApplication,
     try:
         await asyncio.sleep(0)
         try:
-            await hub.start()
+            await api.start()
         except UserError as exc:
             await _error_box(window, "Crypto Hub cannot start", str(exc))
             return 1
@@ -134,7 +137,7 @@ async def run_window(cfg: Config, secrets: Secrets, app: QApplication,
             await view.coalescer.aclose()
         if ctx.server is not None:
             await ctx.server.stop()
-        await hub.stop()
+        await api.stop()
         window.close()
         await asyncio.sleep(0)
     return code
@@ -149,20 +152,12 @@ async def _error_box(parent: MainWindow, title: str, text: str) -> None:
     await done
 
 
-def run_gui(cfg: Config) -> int:
-    """``cryptohub-desktop gui``: returns the process exit code."""
-    from cryptohub_desktop.logs import setup_logging
-    from cryptohub_desktop.paths import ensure_layout
-    secrets = Secrets()
-    try:
-        ensure_layout(cfg.data_dir)
-    except OSError as exc:
-        raise UserError(f"cannot create the data folder {cfg.data_dir}: {exc}") from exc
-    setup_logging(cfg.data_dir, cfg.log_level, lambda: secrets.seen, console=False)
+def run_gui(cfg: Config, api: HubApi, secrets: Secrets, serve: ServeFn | None) -> int:
+    """``cryptohub-desktop gui``: the window on the qasync loop; returns the exit code."""
     app = make_app()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
-        return loop.run_until_complete(run_window(cfg, secrets, app))
+        return loop.run_until_complete(run_window(cfg, api, secrets, app, serve))
     finally:
         loop.close()

@@ -1,24 +1,25 @@
-"""The hub's bus, bridged to Qt signals.
+"""The hub's updates, bridged to Qt signals.
 
-The bus calls subscribers synchronously on the event-loop thread, which in the
+The hub calls subscribers synchronously on the event-loop thread, which in the
 GUI is the Qt thread (qasync), so the bridge only re-emits: receivers decide
 what to refresh and coalesce it (:class:`~cryptohub_desktop.ui.coalesce.Coalescer`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from cryptohub_desktop.engine.bus import Bus, Event
+from cryptohub_desktop.core.topics import Event, Subscriber
 
 
 class HubBridge(QObject):
-    """Re-emits every bus event as Qt signals.
+    """Re-emits every update of the hub as Qt signals.
 
     Args:
-        bus: the hub's bus.
+        subscribe: subscribes to every update (``HubApi.subscribe``).
 
     Signals:
         event(str, dict): any event: (topic, data).
@@ -30,9 +31,10 @@ class HubBridge(QObject):
     status_changed = Signal(str, str)
     alert = Signal(dict)
 
-    def __init__(self, bus: Bus, parent: QObject | None = None) -> None:
+    def __init__(self, subscribe: Callable[[Subscriber], Callable[[], None]],
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._unsubscribe = bus.subscribe("*", self._on_bus_event)
+        self._unsubscribe = subscribe(self._on_bus_event)
 
     def _on_bus_event(self, ev: Event) -> None:
         data: dict[str, Any] = ev.data

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from cryptohub_desktop.ui.context import UiContext
 from cryptohub_desktop.ui.statusbar import HubStatusBar
 from cryptohub_desktop.ui.tray import Tray
-from cryptohub_desktop.ui.views import all_views
+from cryptohub_desktop.ui.views import VIEWS
 from cryptohub_desktop.ui.views.base import View
 
 log = logging.getLogger("cryptohub.ui")
@@ -65,7 +65,7 @@ class MainWindow(QMainWindow):
         self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.stack = QStackedWidget()
         self.views: dict[str, View] = {}
-        for cls in all_views():
+        for cls in VIEWS:
             view = cls(ctx)
             self.views[view.key] = view
             self.stack.addWidget(view)
@@ -80,7 +80,7 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.nav)
         lay.addWidget(self.stack, 1)
         self.setCentralWidget(central)
-        self.status = HubStatusBar(ctx.hub, ctx.server, self)
+        self.status = HubStatusBar(ctx.api, ctx.server, self)
         self.setStatusBar(self.status)
         ctx.bridge.event.connect(self.on_bridge_event)
         self._prices = QTimer(self)
@@ -127,10 +127,10 @@ class MainWindow(QMainWindow):
 
     def on_prices_timeout(self) -> None:
         """Check the price-threshold rules against the hub's consensus prices."""
-        for rule, price in self.ctx.rules.check_prices(dict(self.ctx.hub.prices)):
+        for rule, price in self.ctx.rules.check_prices(self.ctx.api.prices()):
             msg = f"{rule.describe()}: consensus price is now {price:,.6g}"
             try:
-                asyncio.ensure_future(self.ctx.hub.alert("price_threshold", "warning", msg))
+                asyncio.ensure_future(self.ctx.api.raise_alert("price_threshold", "warning", msg))
             except RuntimeError:
                 log.warning("price alert not stored (no loop): %s", msg)
 

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from cryptohub_desktop.api.protocol import HubApi
 from cryptohub_desktop.config import ServerConfig
-from cryptohub_desktop.engine.hub import Hub
 
 log = logging.getLogger("cryptohub.ui")
+
+#: starts the local server for a config; returns its handle (``.port``, ``.close()``)
+ServeFn = Callable[[ServerConfig], Awaitable[Any]]
 
 
 class ServerControl(QObject):
     """The local REST/WebSocket server's lifecycle.
 
     Args:
-        hub: the engine the server serves.
+        api: the hub the server serves.
         cfg: bind settings; :meth:`apply` replaces them.
+        serve: starts the server (the composition root binds it to the hub).
 
     Signals:
         changed(): started, stopped or failed.
@@ -26,9 +31,11 @@ class ServerControl(QObject):
 
     changed = Signal()
 
-    def __init__(self, hub: Hub, cfg: ServerConfig, parent: QObject | None = None) -> None:
+    def __init__(self, api: HubApi, cfg: ServerConfig, serve: ServeFn,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.hub = hub
+        self.api = api
+        self.serve = serve
         self.cfg = cfg
         self.handle: Any = None
         self.error: str | None = None
@@ -42,9 +49,8 @@ class ServerControl(QObject):
         if self.handle is not None or not self.cfg.enabled:
             self.changed.emit()
             return
-        from cryptohub_desktop.server import start_server
         try:
-            self.handle = await start_server(self.hub, self.cfg)
+            self.handle = await self.serve(self.cfg)
             self.error = None
             log.info("server listening on %s:%s", self.cfg.host, self.handle.port)
         except OSError as exc:
@@ -78,10 +84,7 @@ class ServerControl(QObject):
         """One line for the status bar."""
         if self.handle is not None:
             host = f"[{self.cfg.host}]" if ":" in self.cfg.host else self.cfg.host
-            try:
-                clients = int(self.hub.server_clients())
-            except Exception:  # noqa: BLE001
-                clients = 0
+            clients = int(self.handle.clients)
             return f"Server {host}:{self.handle.port} · {clients} client{'s' * (clients != 1)}"
         if self.error:
             return f"Server stopped: {self.error}"

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cryptohub_desktop.collectors import all_providers
+from cryptohub_desktop.collectors import PROVIDERS
 from tests.conftest import SLOW
 from tests.replay import ReplayServer, providers_with_fixtures
 
@@ -25,7 +25,7 @@ def _env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
                 "QT_QPA_PLATFORM": "offscreen"}, **extra)
-    for p in all_providers():  # every keyed provider gets the recorded fixtures' test key
+    for p in PROVIDERS:  # every keyed provider gets the recorded fixtures' test key
         for name in p.spec.auth.key_names[:1]:
             env[name] = "test-key"
     return env

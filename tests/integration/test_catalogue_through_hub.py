@@ -2,12 +2,12 @@
 
 import pytest
 
-from cryptohub_desktop.collectors import all_providers
+from cryptohub_desktop.collectors import PROVIDERS
 from cryptohub_desktop.core.topics import CATEGORIES
 from cryptohub_desktop.storage.models import BY_TABLE, DataCollection, ProviderRow
 from tests.replay import providers_with_fixtures
 
-PROVIDERS = {p.id: p for p in all_providers()}
+BY_ID = {p.id: p for p in PROVIDERS}
 EXPECTED_TABLE = {
     "market_data": "market_prices", "blockchain_explorers": "blockchain_stats",
     "news": "news_articles", "sentiment": "sentiment_metrics",
@@ -21,7 +21,7 @@ OPTIONS = {"eth_whales": "min_usd = 1000\nblocks = 1", "btc_whales": "min_usd = 
 
 def test_catalogue_size_and_categories():
     """The catalogue has 40+ providers in the 7 categories, 30+ of them keyless."""
-    providers = all_providers()
+    providers = PROVIDERS
     assert len(providers) >= 40
     assert sum(not p.spec.auth.requires_key for p in providers) >= 30
     assert {p.spec.category for p in providers} == set(CATEGORIES)
@@ -34,11 +34,11 @@ def test_catalogue_size_and_categories():
 @pytest.mark.parametrize("pid", providers_with_fixtures())
 async def test_recorded_answer_lands_in_its_table(pid, make_hub):
     """The provider's recorded answer, replayed over HTTP, lands as rows stamped with its id."""
-    provider = PROVIDERS[pid]
+    provider = BY_ID[pid]
     keys = {name: "test-key" for name in provider.spec.auth.key_names[:1]}
     hub = await make_hub([provider], keys=keys, options={pid: OPTIONS.get(pid, "")})
     hub.prices.update({"BTC": 65000.0, "ETH": 3000.0})
-    result = await hub.run_provider(pid)
+    result = await hub.runner.run_provider(pid)
     assert result.status == "success", result
     assert result.records > 0, result
     table = EXPECTED_TABLE[provider.spec.category]

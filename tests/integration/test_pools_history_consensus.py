@@ -15,21 +15,21 @@ async def test_failover_rotates_and_probes_the_first_member_again(make_hub, repl
     Binance, and CoinGecko is probed again once its back-off is over."""
     now = [0.0]
     hub = await make_hub([coingecko.PROVIDER, binance.PROVIDER], clock=lambda: now[0])
-    await hub.collect_once()
+    await hub.runner.collect_once()
     pool = hub.pools["market_data"]
     assert pool.current == "coingecko"
     replay.fault("/coingecko/simple/price", Fault(status=500))
     for _ in range(3):
-        assert (await hub.run_provider("coingecko")).error_type == "http_5xx"
+        assert (await hub.runner.run_provider("coingecko")).error_type == "http_5xx"
     assert pool.current == "binance"
-    assert (await hub.run_provider("binance")).status == "success"
-    assert (await hub.run_provider("coingecko")).error_type == "circuit_open"
+    assert (await hub.runner.run_provider("binance")).status == "success"
+    assert (await hub.runner.run_provider("coingecko")).error_type == "circuit_open"
     sources = await hub.store.read(lambda: [r.source for r in MarketPrice.select()])
     assert sources.count("binance") == 2
     replay.clear_faults()
     before = replay.count("/coingecko/simple/price")
     now[0] += 31  # back-off over
-    assert (await hub.run_provider("coingecko")).status == "success"
+    assert (await hub.runner.run_provider("coingecko")).status == "success"
     assert replay.count("/coingecko/simple/price") == before + 1
     assert pool.current == "coingecko"
     await hub.settle()
@@ -45,13 +45,15 @@ async def test_backfill_fills_only_what_is_missing(make_hub, replay):
     hub = await make_hub([cryptocompare.PROVIDER])
     now = datetime(2022, 6, 10, 0, 30, tzinfo=UTC)
     path = "/cryptocompare/data/v2/histoday"
-    first = await backfill(hub, symbols=["BTC"], days=30, intervals=["1d"], now=now)
+    first = await backfill(hub.store, hub.catalogue.with_history(), hub.upstream, hub.symbol_map,
+                   symbols=["BTC"], days=30, intervals=["1d"], now=now)
     assert first.inserted == 30 and first.errors == []
     count = await hub.store.read(lambda: OHLCV.select().where(OHLCV.source == "cryptocompare")
                                  .count())
     assert count == 30
     sent = replay.count(path)
-    again = await backfill(hub, symbols=["BTC"], days=30, intervals=["1d"], now=now)
+    again = await backfill(hub.store, hub.catalogue.with_history(), hub.upstream, hub.symbol_map,
+                   symbols=["BTC"], days=30, intervals=["1d"], now=now)
     assert (again.inserted, again.gaps, replay.count(path)) == (0, 0, sent)
 
     def punch_gap() -> int:
@@ -59,7 +61,8 @@ async def test_backfill_fills_only_what_is_missing(make_hub, replay):
                                     OHLCV.open_time < to_db(datetime(2022, 5, 25, tzinfo=UTC))
                                     ).execute()
     assert await hub.store.write(punch_gap) == 5
-    refill = await backfill(hub, symbols=["BTC"], days=30, intervals=["1d"], now=now)
+    refill = await backfill(hub.store, hub.catalogue.with_history(), hub.upstream, hub.symbol_map,
+                   symbols=["BTC"], days=30, intervals=["1d"], now=now)
     assert (refill.gaps, refill.inserted) == (1, 5)
     seen = [s for s in replay.seen if s.path == path][-1]
     assert int(seen.query["toTs"][0]) >= int(datetime(2022, 5, 24, tzinfo=UTC).timestamp())
@@ -71,10 +74,12 @@ async def test_backfill_fills_only_what_is_missing(make_hub, replay):
 async def test_backfill_from_several_providers(make_hub, replay):
     """Binance and Kraken candles land side by side, each stamped with its source."""
     hub = await make_hub([binance.PROVIDER, kraken.PROVIDER])
-    await backfill(hub, symbols=["BTC"], days=1, intervals=["1h"],
-                   now=datetime(2024, 1, 30, 19, 5, tzinfo=UTC), provider_ids=["binance"])
-    await backfill(hub, symbols=["BTC"], days=1, intervals=["1m"],
-                   now=datetime(2023, 7, 6, 19, 40, tzinfo=UTC), provider_ids=["kraken"])
+    await backfill(hub.store, hub.catalogue.with_history(["binance"]), hub.upstream, hub.symbol_map,
+                   symbols=["BTC"], days=1, intervals=["1h"],
+                   now=datetime(2024, 1, 30, 19, 5, tzinfo=UTC))
+    await backfill(hub.store, hub.catalogue.with_history(["kraken"]), hub.upstream, hub.symbol_map,
+                   symbols=["BTC"], days=1, intervals=["1m"],
+                   now=datetime(2023, 7, 6, 19, 40, tzinfo=UTC))
     rows = await hub.store.read(lambda: list(OHLCV.select(OHLCV.source, OHLCV.interval)
                                              .distinct().tuples()))
     assert sorted(rows) == [("binance", "1h"), ("kraken", "1m")]
@@ -88,7 +93,7 @@ async def test_consensus_flags_the_source_that_is_off(make_hub, replay):
         await hub.store.write(hub.store.insert_records, source, [Price("BTC", price, t)])
     replay.fault("/coingecko/simple/price", Fault(
         body=b'{"bitcoin": {"usd": 73900.0, "last_updated_at": %d}}' % int(t.timestamp())))
-    assert (await hub.run_provider("coingecko")).status == "success"
+    assert (await hub.runner.run_provider("coingecko")).status == "success"
     await hub.settle()
     row = await hub.store.read(lambda: MarketPrice.get(MarketPrice.source == "coingecko"))
     assert row.outlier and 9.0 < row.deviation_pct < 11.0

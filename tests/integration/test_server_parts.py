@@ -130,7 +130,7 @@ async def test_answer_cache_keeps_until_event_and_shares_builds():
     """An answer is built once for concurrent callers, served until an event of its
     topic, then rebuilt; other topics' events do not invalidate it."""
     bus = Bus()
-    cache = AnswerCache(bus, ttl=60)
+    cache = AnswerCache(lambda fn: bus.subscribe("*", fn), ttl=60)
     calls = []
 
     async def build() -> str:

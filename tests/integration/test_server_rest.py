@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from cryptohub_desktop.api import answers as snapshot
+from cryptohub_desktop.api.local import LocalApi
 from cryptohub_desktop.collectors import coingecko
 from cryptohub_desktop.core.records import Candle, WhaleTx
 from cryptohub_desktop.server import start_server
@@ -32,8 +33,8 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 def _catalogue(*ids: str) -> list[Any]:
     """Providers by id that exist in this tree (others are written in parallel)."""
-    from cryptohub_desktop.collectors import all_providers
-    by_id = {p.id: p for p in all_providers()}
+    from cryptohub_desktop.collectors import PROVIDERS
+    by_id = {p.id: p for p in PROVIDERS}
     return [by_id[i] for i in ids if i in by_id]
 
 
@@ -45,7 +46,7 @@ async def served(make_hub):
     async def factory(providers=(coingecko.PROVIDER,), extra="", keys=None, **server):
         hub = await make_hub(list(providers), extra=extra, keys=keys)
         cfg = dataclasses.replace(hub.config.server, port=0)
-        handle = await start_server(hub, cfg, **server)
+        handle = await start_server(LocalApi(hub), cfg, hub.secrets, **server)
         handles.append(handle)
         return hub, f"http://127.0.0.1:{handle.port}"
 
@@ -80,7 +81,7 @@ def _timestamps(node: Any, key: str = "") -> list[tuple[str, str]]:
 async def test_seed_curl_checks(served):
     """The seed's documented curl checks answer 200 with their JSON shapes."""
     hub, base = await served()
-    await hub.run_provider("coingecko")
+    await hub.runner.run_provider("coingecko")
     curl = shutil.which("curl")
     bodies = {}
     for path in SEED_PATHS:
@@ -121,8 +122,8 @@ async def test_every_answer_uses_utc_z_timestamps(served):
     hub, base = await served(_catalogue("coingecko", "alternative_me", "cryptocompare_news",
                                         "mempool_space", "publicnode_eth", "llamarpc",
                                         "defillama"))
-    await hub.collect_once()
-    await hub.alert("test", "info", "a test alert")
+    await hub.runner.collect_once()
+    await hub.alerts.fire("test", "info", "a test alert")
     await hub.settle()
     seen = 0
     async with httpx.AsyncClient(base_url=base) as c:
@@ -142,8 +143,8 @@ async def test_data_paths_answer_collected_data(served):
     hub, base = await served(_catalogue("coingecko", "binance", "kraken", "alternative_me",
                                         "cryptocompare_news", "mempool_space",
                                         "publicnode_eth", "llamarpc", "defillama"))
-    await hub.collect_once()
-    await hub.alert("provider_down", "critical", "kraken is offline", "kraken")
+    await hub.runner.collect_once()
+    await hub.alerts.fire("provider_down", "critical", "kraken is offline", "kraken")
     await hub.settle()
     async with httpx.AsyncClient(base_url=base) as c:
         market = (await c.get("/api/market", params={"symbols": "btc,ETH"})).json()
@@ -282,12 +283,12 @@ async def test_cached_answers_follow_the_data(served):
     builds = cache.builds
     assert (await _get(base + "/api/alerts")).json()["alerts"] == []
     assert cache.builds == builds and cache.hits >= 1
-    await hub.alert("test", "info", "fresh alert")
+    await hub.alerts.fire("test", "info", "fresh alert")
     alerts = (await _get(base + "/api/alerts")).json()["alerts"]
     assert [a["message"] for a in alerts] == ["fresh alert"]
     m1 = (await _get(base + "/api/market")).json()["market"][0]
     assert m1["consensus_price"] is None
-    await hub.run_provider("coingecko")
+    await hub.runner.run_provider("coingecko")
     m2 = (await _get(base + "/api/market")).json()["market"][0]
     assert m2["consensus_price"] == 67187.3358936566
 
@@ -296,7 +297,7 @@ async def test_metrics_prometheus_text(served):
     """/metrics is Prometheus text with up, response time, success rate, rate-limit
     usage and staleness per provider."""
     hub, base = await served()
-    await hub.run_provider("coingecko")
+    await hub.runner.run_provider("coingecko")
     r = await _get(base + "/metrics")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain; version=0.0.4")

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from cryptohub_desktop.api.local import LocalApi
 from cryptohub_desktop.core.records import Candle, WhaleTx
 from cryptohub_desktop.server import start_server
 from tests.conftest import SLOW
@@ -19,13 +20,13 @@ schemathesis = pytest.importorskip("schemathesis")
 hypothesis = pytest.importorskip("hypothesis")
 
 EXAMPLES = 100  # per operation and mode: about 1,200 cases, 15 s here
-PROVIDERS = ("coingecko", "binance", "alternative_me", "cryptocompare_news", "mempool_space",
+SERVED = ("coingecko", "binance", "alternative_me", "cryptocompare_news", "mempool_space",
              "publicnode_eth", "llamarpc", "defillama")
 
 
 def _catalogue(*ids: str) -> list[Any]:
-    from cryptohub_desktop.collectors import all_providers
-    by_id = {p.id: p for p in all_providers()}
+    from cryptohub_desktop.collectors import PROVIDERS
+    by_id = {p.id: p for p in PROVIDERS}
     return [by_id[i] for i in ids if i in by_id]
 
 
@@ -88,17 +89,17 @@ def fuzz(base: str, examples: int) -> tuple[int, list[str]]:
 
 async def test_schemathesis_finds_no_failures(make_hub):
     """schemathesis' positive and negative cases for every operation find no failure."""
-    hub = await make_hub(_catalogue(*PROVIDERS),
+    hub = await make_hub(_catalogue(*SERVED),
                          extra="[server]\nrate_limit_per_minute = 1000000\n")
-    await hub.collect_once()
+    await hub.runner.collect_once()
     t0 = datetime(2024, 5, 1, tzinfo=UTC)
     await hub.store.write(hub.store.insert_candles, "coingecko", [
         Candle("BTC", "1h", t0 + timedelta(hours=i), 1, 2, 0.5, 1.5, 10) for i in range(30)])
     await hub.store.write(hub.store.insert_records, "btc_whales", [
         WhaleTx("bitcoin", "h1", t0, 12.5, "BTC", amount_usd=8e5)])
-    await hub.alert("test", "info", "fuzzing")
+    await hub.alerts.fire("test", "info", "fuzzing")
     await hub.settle()
-    handle = await start_server(hub, dataclasses.replace(hub.config.server, port=0))
+    handle = await start_server(LocalApi(hub), dataclasses.replace(hub.config.server, port=0), hub.secrets)
     try:
         ran, failures = await asyncio.wait_for(
             asyncio.to_thread(fuzz, f"http://127.0.0.1:{handle.port}", EXAMPLES), 300 * SLOW)

@@ -15,6 +15,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from cryptohub_desktop.api.local import LocalApi
 from cryptohub_desktop.collectors import coingecko
 from cryptohub_desktop.core.masking import mask
 from cryptohub_desktop.core.time import to_db, utcnow
@@ -29,8 +30,8 @@ KEYS = {"ETHERSCAN_KEY_1": "ETHKEYabcdef0123456789SECRET01",
 
 
 def _catalogue(*ids: str) -> list[Any]:
-    from cryptohub_desktop.collectors import all_providers
-    by_id = {p.id: p for p in all_providers()}
+    from cryptohub_desktop.collectors import PROVIDERS
+    by_id = {p.id: p for p in PROVIDERS}
     return [by_id[i] for i in ids if i in by_id]
 
 
@@ -42,7 +43,7 @@ async def served(make_hub):
     async def factory(providers=(coingecko.PROVIDER,), extra="", keys=None, host=None):
         hub = await make_hub(list(providers), extra=extra, keys=keys)
         cfg = dataclasses.replace(hub.config.server, port=0, host=host or hub.config.server.host)
-        handle = await start_server(hub, cfg)
+        handle = await start_server(LocalApi(hub), cfg, hub.secrets)
         handles.append(handle)
         return hub, handle
 
@@ -148,9 +149,9 @@ async def test_no_key_in_any_answer(served):
     (REST, metrics, docs, snapshots, updates) contains a key; they come masked."""
     providers = _catalogue("coingecko", "etherscan", "coinmarketcap", "whale_alert")
     hub, h = await served(providers, keys=KEYS)
-    await hub.collect_once()
+    await hub.runner.collect_once()
     leak = KEYS["ETHERSCAN_KEY_1"]
-    await hub.alert("test", "warning", f"upstream said: invalid key {leak}", "etherscan")
+    await hub.alerts.fire("test", "warning", f"upstream said: invalid key {leak}", "etherscan")
     await hub.store.write(lambda: FailureLog.create(
         provider_id="etherscan", timestamp=to_db(utcnow()), error_type="auth",
         error_message=f"rejected apikey={leak}", endpoint=f"/api?apikey={leak}"))

@@ -15,6 +15,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from cryptohub_desktop.api.local import LocalApi
 from cryptohub_desktop.collectors import coingecko
 from cryptohub_desktop.core.time import utcnow
 from cryptohub_desktop.core.topics import TOPICS
@@ -29,8 +30,8 @@ TRIGGERS = {"market_data": "coingecko", "explorers": "mempool_space",
 
 
 def _catalogue(*ids: str) -> list[Any]:
-    from cryptohub_desktop.collectors import all_providers
-    by_id = {p.id: p for p in all_providers()}
+    from cryptohub_desktop.collectors import PROVIDERS
+    by_id = {p.id: p for p in PROVIDERS}
     return [by_id[i] for i in ids if i in by_id]
 
 
@@ -41,7 +42,7 @@ async def served(make_hub):
 
     async def factory(providers=(coingecko.PROVIDER,), extra="", **server):
         hub = await make_hub(list(providers), extra=extra)
-        handle = await start_server(hub, dataclasses.replace(hub.config.server, port=0),
+        handle = await start_server(LocalApi(hub), dataclasses.replace(hub.config.server, port=0), hub.secrets,
                                     **server)
         handles.append(handle)
         return hub, handle
@@ -96,14 +97,14 @@ async def test_each_service_subscribed_snapshot_then_live_update(served):
         for service, pid in TRIGGERS.items():
             if pid not in hub.providers:
                 continue
-            await hub.run_provider(pid)
+            await hub.runner.run_provider(pid)
             msg = await recv_until(ws, lambda m, s=service: m["service"] == s, seen=seen)
             assert msg["type"] == "update" and msg["timestamp"].endswith("Z")
             assert msg["data"]["provider"] == pid and msg["data"]["records"]
-        await hub.run_provider("coingecko", scheduled=utcnow())
+        await hub.runner.run_provider("coingecko", scheduled=utcnow())
         msg = await recv_until(ws, lambda m: m["service"] == "scheduler")
         assert msg["data"]["provider"] == "coingecko" and msg["data"]["on_time"] is True
-        await hub.alert("test_alert", "warning", "hello subscribers")
+        await hub.alerts.fire("test_alert", "warning", "hello subscribers")
         msg = await recv_until(ws, lambda m: m["service"] == "alerts")
         assert msg["data"]["message"] == "hello subscribers"
         hub.bus.publish("whale_tracking", {"provider": "btc_whales", "records": [{"x": 1}]})
@@ -120,7 +121,7 @@ async def test_market_update_from_coingecko_run(served):
     async with _connect(handle) as ws:
         snap = await subscribe(ws, "market_data")
         assert snap["data"]["market"][0]["consensus_price"] is None  # nothing collected yet
-        await hub.run_provider("coingecko")
+        await hub.runner.run_provider("coingecko")
         msg = await recv_until(ws, lambda m: m["type"] == "update")
         assert msg["service"] == "market_data"
         rec = msg["data"]["records"][0]
@@ -136,7 +137,7 @@ async def test_all_service_gets_every_snapshot_and_update(served):
         snaps = [await recv(ws) for _ in TOPICS]
         assert [s["service"] for s in snaps] == list(TOPICS)
         assert {s["type"] for s in snaps} == {"snapshot"}
-        await hub.run_provider("coingecko")
+        await hub.runner.run_provider("coingecko")
         msg = await recv_until(ws, lambda m: m["service"] == "market_data")
         assert msg["type"] == "update"
 
@@ -221,7 +222,7 @@ async def test_flood_is_throttled_then_closed_1008(served, caplog):
 async def test_update_is_encoded_once_for_all_subscribers(served, monkeypatch):
     """One event is JSON-encoded once however many clients subscribe to it."""
     _, handle = await served()
-    hub = handle.fanout.hub
+    hub = handle.fanout.api.hub
     clients = []
     for _ in range(20):
         ws = await _connect(handle)

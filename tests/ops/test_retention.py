@@ -135,6 +135,6 @@ async def test_hub_retention_job_uses_the_configured_days(make_hub):
     for age in (40, 29):
         await hub.store.write(lambda a=age: MarketPrice.create(
             symbol="BTC", price_usd=1.0, source="x", timestamp=now - timedelta(days=a)))
-    await hub._retention_job(utcnow())
+    await hub.jobs.retention(utcnow())
     left = await hub.store.read(lambda: [r.timestamp for r in MarketPrice.select()])
     assert left == [now - timedelta(days=29)]

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from cryptohub_desktop.api.local import LocalApi
 from cryptohub_desktop.config import ServerConfig
 from cryptohub_desktop.engine.hub import Hub
 from tests.replay import ReplayServer
@@ -103,7 +104,7 @@ async def local_server() -> AsyncIterator[Callable[..., Any]]:
 
     async def factory(hub: Hub, **overrides: Any) -> Any:
         cfg = ServerConfig(host="127.0.0.1", port=0, **overrides)
-        handle = await start_server(hub, cfg)
+        handle = await start_server(LocalApi(hub), cfg, hub.secrets)
         handles.append(handle)
         return handle
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cryptohub_desktop.collectors import all_providers
+from cryptohub_desktop.collectors import PROVIDERS
 from cryptohub_desktop.storage.store import Store
 from tests.conftest import SLOW
 from tests.replay import ReplayServer, providers_with_fixtures
@@ -135,7 +135,7 @@ def _serve_config(tmp_path: Path, replay: ReplayServer) -> Path:
     lines = ["[schedule]", *(f'{c} = "every_5_sec"' for c in (
         "market_data", "blockchain_explorers", "news", "sentiment", "onchain_analytics",
         "rpc_nodes", "whale_tracking")), "", "[backup]", "daily = false", ""]
-    for p in all_providers():  # every provider at the replay (404 where nothing is recorded)
+    for p in PROVIDERS:  # every provider at the replay (404 where nothing is recorded)
         lines += [f"[providers.{p.id}]", f'base_url = "{replay.url}/{p.id}"', ""]
     path = tmp_path / "config.toml"
     path.write_text("\n".join(lines))

@@ -98,14 +98,14 @@ async def test_full_disk_refuses_a_batch_whole_and_says_why(tmp_path):
 async def test_full_disk_during_runs_is_a_storage_error_and_recovers(make_hub, caplog):
     """Full disk: storage_error, a log line, one alert; old rows kept; runs store again after."""
     hub = await make_hub([coingecko.PROVIDER])
-    assert (await hub.run_provider("coingecko")).status == "success"
+    assert (await hub.runner.run_provider("coingecko")).status == "success"
     before = await hub.store.read(lambda: MarketPrice.select().count())
     published = []
     hub.bus.subscribe("alerts", lambda ev: published.append(ev.data))
     await fill_disk(hub.store, "coingecko")
     caplog.set_level(logging.ERROR, logger="cryptohub.hub")
     for _ in range(3):
-        r = await hub.run_provider("coingecko")
+        r = await hub.runner.run_provider("coingecko")
         assert (r.status, r.error_type) == ("failure", "storage_error"), r
         assert "disk is full" in r.error
     await hub.settle()
@@ -118,13 +118,13 @@ async def test_full_disk_during_runs_is_a_storage_error_and_recovers(make_hub, c
 
     await free_disk(hub.store)
     assert await hub.store.read(lambda: MarketPrice.select().count()) == before
-    r = await hub.run_provider("coingecko")
+    r = await hub.runner.run_provider("coingecko")
     assert r.status == "success", r
     assert await hub.store.read(lambda: MarketPrice.select().count()) > before
     assert await hub.store.read(hub.store.integrity_check) == "ok"
 
     await fill_disk(hub.store, "coingecko")  # a second episode is reported again
-    assert (await hub.run_provider("coingecko")).error_type == "storage_error"
+    assert (await hub.runner.run_provider("coingecko")).error_type == "storage_error"
     await hub.settle()
     assert len([a for a in published if a["alert_type"] == "storage_error"]) == 2
     await free_disk(hub.store)
@@ -134,12 +134,12 @@ async def test_read_only_database_is_a_clear_storage_error(make_hub):
     """A database refusing writes gives 'read-only' storage errors; writable again, runs store."""
     hub = await make_hub([coingecko.PROVIDER])
     await hub.store.write(lambda: hub.store.db.execute_sql("PRAGMA query_only = 1"))
-    r = await hub.run_provider("coingecko")
+    r = await hub.runner.run_provider("coingecko")
     assert (r.status, r.error_type) == ("failure", "storage_error")
     assert "read-only" in r.error
     await hub.settle()
     await hub.store.write(lambda: hub.store.db.execute_sql("PRAGMA query_only = 0"))
-    assert (await hub.run_provider("coingecko")).status == "success"
+    assert (await hub.runner.run_provider("coingecko")).status == "success"
     assert await hub.store.read(lambda: MarketPrice.select().count()) > 0
 
 

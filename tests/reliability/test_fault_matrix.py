@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from cryptohub_desktop.collectors import all_providers
+from cryptohub_desktop.collectors import PROVIDERS
 from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.providers.ratelimit import RateLimiter
 from cryptohub_desktop.providers.spec import RateLimit
@@ -37,7 +37,7 @@ from tests.reliability.conftest import MB, HostileReplay, rss_bytes
 from tests.reliability.tables import data_rows
 from tests.replay import FIXTURES, Fault
 
-PROVIDERS = {p.id: p for p in all_providers()}
+BY_ID = {p.id: p for p in PROVIDERS}
 TIMEOUT = 1.0 * SLOW  # the hub's per-call deadline in this module
 HUGE = 50 * MB
 
@@ -119,13 +119,13 @@ async def pool_hub(make_hub: Callable, t: Target, *, clock: Callable[[], float] 
     The documented rate limits are swapped for generous ones: they are not under test
     here and would only add waiting (mempool_space allows 2 calls/s, 3 per pass).
     """
-    hub = await make_hub([PROVIDERS[t.pid], PROVIDERS[t.partner]],
+    hub = await make_hub([BY_ID[t.pid], BY_ID[t.partner]],
                          **({"clock": clock} if clock else {}))
     hub.request_timeout = TIMEOUT
     for pid in (t.pid, t.partner):
         hub.limiters[pid] = RateLimiter(pid, (RateLimit(1000, 1),),
                                         **({"clock": clock} if clock else {}))
-    pool = hub.pools[PROVIDERS[t.pid].spec.pool_name]
+    pool = hub.pools[BY_ID[t.pid].spec.pool_name]
     pool.reorder([t.pid, t.partner])
     assert pool.pick() == t.pid
     return hub
@@ -137,7 +137,7 @@ async def rows(hub: Hub, model) -> list[dict]:
 
 async def run_watching_health(hub: Hub, pid: str, port: int) -> tuple[object, list[float]]:
     """Run ``pid`` while polling ``/health``; returns the result and each answer's seconds."""
-    task = asyncio.create_task(hub.run_provider(pid))
+    task = asyncio.create_task(hub.runner.run_provider(pid))
     waits: list[float] = []
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
         while True:
@@ -157,7 +157,7 @@ async def test_fault(make_hub, replay, local_server, target: Target, case: Case)
     """The fault ends as its error type, stores nothing, degrades and rotates; serving goes on."""
     hub = await pool_hub(make_hub, target)
     server = await local_server(hub)
-    pool = hub.pools[PROVIDERS[target.pid].spec.pool_name]
+    pool = hub.pools[BY_ID[target.pid].spec.pool_name]
     case.apply(replay, target)
     huge = case.name.startswith("50MB")
     if huge:
@@ -201,7 +201,7 @@ async def test_fault(make_hub, replay, local_server, target: Target, case: Case)
             assert elapsed < TIMEOUT + 1.5 * SLOW, f"took {elapsed:.1f}s"
 
     replay.clear_faults()
-    again = await hub.run_provider(target.pid)  # a 429's Retry-After (1 s) is waited out
+    again = await hub.runner.run_provider(target.pid)  # a 429's Retry-After (1 s) is waited out
     assert again.status == "success", again
     assert (await data_rows(hub))[target.table] > 0
 
@@ -218,25 +218,25 @@ async def test_three_failures_open_the_circuit(make_hub, replay, target, kind, f
     """Three failures: offline, circuit open (no request sent), pool moved; a probe recovers."""
     now = [1000.0]
     hub = await pool_hub(make_hub, target, clock=lambda: now[0])
-    pool = hub.pools[PROVIDERS[target.pid].spec.pool_name]
+    pool = hub.pools[BY_ID[target.pid].spec.pool_name]
     replay.fault(target.path, fault)
     statuses = []
     for _ in range(3):
-        r = await hub.run_provider(target.pid)
+        r = await hub.runner.run_provider(target.pid)
         assert r.status == "failure"
         statuses.append(hub.health.get(target.pid).status)
     assert statuses == ["degraded", "degraded", "offline"]
     assert hub.health.circuit_open(target.pid)
     assert pool.current == target.partner
     sent = replay.count(f"/{target.pid}")
-    skipped = await hub.run_provider(target.pid)
+    skipped = await hub.runner.run_provider(target.pid)
     assert (skipped.status, skipped.error_type) == ("skipped", "circuit_open")
     assert replay.count(f"/{target.pid}") == sent, "a request went out through an open circuit"
     assert pool.pick() == target.partner  # an open circuit is never picked
 
     replay.clear_faults()
     now[0] += 31  # back-off over: one probe goes out and closes the circuit
-    probe = await hub.run_provider(target.pid)
+    probe = await hub.runner.run_provider(target.pid)
     assert probe.status == "success"
     assert not hub.health.circuit_open(target.pid)
     await hub.settle()
@@ -255,7 +255,7 @@ async def test_repeated_429_never_makes_a_provider_offline(make_hub, replay):
     hub = await pool_hub(make_hub, target)
     replay.fault(target.path, Fault(status=429, headers={"Retry-After": "0"}))
     for _ in range(5):
-        r = await hub.run_provider(target.pid)
+        r = await hub.runner.run_provider(target.pid)
         assert r.error_type == "rate_limited"
     h = hub.health.get(target.pid)
     assert (h.status, h.consecutive_failures) == ("degraded", 0)
@@ -264,7 +264,7 @@ async def test_repeated_429_never_makes_a_provider_offline(make_hub, replay):
 
 async def test_one_pass_with_every_kind_failing_at_once(make_hub, replay):
     """A pass where four providers fail differently: each gets its own type, partners succeed."""
-    hub = await make_hub([PROVIDERS[p] for t in TARGETS for p in (t.pid, t.partner)])
+    hub = await make_hub([BY_ID[p] for t in TARGETS for p in (t.pid, t.partner)])
     hub.request_timeout = TIMEOUT
     faults = {"coingecko": (Fault(status=503), "http_5xx"),
               "publicnode_eth": (Fault(reset=True), "connection_error"),
@@ -272,7 +272,7 @@ async def test_one_pass_with_every_kind_failing_at_once(make_hub, replay):
               "mempool_space": (Fault(delay=TIMEOUT + 1.0), "timeout")}
     for t in TARGETS:
         replay.fault(t.path, faults[t.pid][0])
-    results = {r.provider_id: r for r in await hub.collect_once()}
+    results = {r.provider_id: r for r in await hub.runner.collect_once()}
     await hub.settle()
     for t in TARGETS:
         assert results[t.pid].error_type == faults[t.pid][1], results[t.pid]

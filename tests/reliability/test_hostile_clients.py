@@ -21,6 +21,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from cryptohub_desktop.api.local import LocalApi
 from cryptohub_desktop.collectors import coingecko
 from cryptohub_desktop.config import ServerConfig
 from cryptohub_desktop.server import start_server
@@ -52,7 +53,7 @@ class Watcher:
 async def served(make_hub, local_server, many_files) -> AsyncIterator[tuple]:
     """(hub, server handle, watcher) with one good coingecko run stored."""
     hub = await make_hub([coingecko.PROVIDER])
-    assert (await hub.run_provider("coingecko")).status == "success"
+    assert (await hub.runner.run_provider("coingecko")).status == "success"
     server = await local_server(hub)
     ws = await connect(f"ws://127.0.0.1:{server.port}/ws/master", compression=None)
     await ws.send(json.dumps({"action": "subscribe", "service": "market_data"}))
@@ -258,7 +259,7 @@ async def test_half_open_handshakes_do_not_block_the_server(served):
 async def test_slow_reader_is_dropped_and_others_keep_up(make_hub, many_files):
     """A subscriber that never reads is cut with 1013; a reading one gets every update."""
     hub = await make_hub([coingecko.PROVIDER])
-    server = await start_server(hub, ServerConfig(host="127.0.0.1", port=0),
+    server = await start_server(LocalApi(hub), ServerConfig(host="127.0.0.1", port=0), hub.secrets,
                                 max_client_buffer=256 * 1024, drop_grace=1.0)
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: tiny window

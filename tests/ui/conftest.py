@@ -18,9 +18,11 @@ import shiboken6
 from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QApplication
 
-from cryptohub_desktop.collectors import all_providers
+from cryptohub_desktop.api.local import LocalApi
+from cryptohub_desktop.collectors import PROVIDERS
+from cryptohub_desktop.commands import serving
 from cryptohub_desktop.engine.hub import Hub
-from cryptohub_desktop.secrets import key_names
+from cryptohub_desktop.providers.spec import key_names
 from cryptohub_desktop.ui.app import build, make_app
 from cryptohub_desktop.ui.context import UiContext
 from cryptohub_desktop.ui.mainwindow import MainWindow
@@ -66,7 +68,7 @@ class Ui:
 
 def by_id(*ids: str) -> list[Any]:
     wanted = set(ids)
-    return [p for p in all_providers() if p.id in wanted]
+    return [p for p in PROVIDERS if p.id in wanted]
 
 
 def replayed() -> list[Any]:
@@ -74,7 +76,7 @@ def replayed() -> list[Any]:
     return by_id(*providers_with_fixtures())
 
 
-TEST_KEYS = {n: "test-key" for n in key_names(p.spec for p in all_providers())}
+TEST_KEYS = {n: "test-key" for n in key_names(p.spec for p in PROVIDERS)}
 
 
 @pytest.fixture
@@ -90,7 +92,9 @@ async def open_ui(make_hub: Callable[..., Any], tmp_path: Path,
         state_path = tmp_path / "ui.ini"
         state = UiState(state_path)
         state.close_to_tray = False
-        window, ctx = build(hub.config, hub, qapp, state, server=server)
+        api = LocalApi(hub)
+        window, ctx = build(hub.config, api, hub.secrets, qapp, state,
+                            serving(api, hub.secrets) if server else None)
         window.resize(1280, 800)
         window.show()
         ui = Ui(hub, window, ctx, state_path)

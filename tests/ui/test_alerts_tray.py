@@ -13,9 +13,9 @@ async def test_provider_down_alert_becomes_a_tray_notification(open_ui, replay):
     tray = ui.ctx.extra["tray"]
     replay.fault("/binance", Fault(status=503))
     for _ in range(2):
-        assert (await ui.hub.run_provider("binance")).status == "failure"
+        assert (await ui.hub.runner.run_provider("binance")).status == "failure"
     pending = next_signal(tray.notified)
-    await ui.hub.run_provider("binance")
+    await ui.hub.runner.run_provider("binance")
     title, message = await pending
     assert title == "Critical: provider down"
     assert "Binance is offline" in message
@@ -30,9 +30,9 @@ async def test_notifications_follow_the_rules(open_ui):
     tray = ui.ctx.extra["tray"]
     view = ui.window.show_view("alerts")
     view.kind_boxes["staleness"].setChecked(False)
-    await ui.hub.alert("staleness", "warning", "kraken has sent no new data", "kraken")
+    await ui.hub.alerts.fire("staleness", "warning", "kraken has sent no new data", "kraken")
     pending = next_signal(tray.notified)
-    await ui.hub.alert("rate_limit_warning", "warning", "kraken used 80%", "kraken")
+    await ui.hub.alerts.fire("rate_limit_warning", "warning", "kraken used 80%", "kraken")
     assert (await pending)[0] == "Warning: rate limit warning"
     assert [t for t, _ in tray.history] == ["Warning: rate limit warning"]
 
@@ -48,11 +48,11 @@ async def test_price_threshold_fires_once(open_ui):
     view.add_button.click()
     assert ui.ctx.rules.prices[0].describe() == "BTC above 1,000"
     pending = next_signal(tray.notified)
-    await ui.hub.collect_once()
+    await ui.hub.runner.collect_once()
     title, message = await pending
     assert title == "Warning: price threshold"
     assert message.startswith("BTC above 1,000: consensus price is now")
-    await ui.hub.collect_once()
+    await ui.hub.runner.collect_once()
     ui.window.on_prices_timeout()
     assert len(ui.ctx.rules.check_prices(dict(ui.hub.prices))) == 0
 
@@ -60,8 +60,8 @@ async def test_price_threshold_fires_once(open_ui):
 async def test_acknowledge_marks_the_alert(open_ui):
     """"Acknowledge all" marks every open alert in the database."""
     ui = await open_ui(by_id("kraken"))
-    await ui.hub.alert("staleness", "warning", "one", "kraken")
-    await ui.hub.alert("staleness", "warning", "two", "kraken")
+    await ui.hub.alerts.fire("staleness", "warning", "one", "kraken")
+    await ui.hub.alerts.fire("staleness", "warning", "two", "kraken")
     view = ui.window.show_view("alerts")
     await view.refresh()
     assert view.summary.text().startswith("2 unacknowledged")

@@ -29,7 +29,7 @@ async def test_state_survives_a_restart(open_ui, qapp):
     size = ui.window.size()
     ui.window.save_state()
     assert UiState(ui.state_path).geometry == ui.window.saveGeometry()
-    window2, ctx2 = build(ui.hub.config, ui.hub, qapp, UiState(ui.state_path), server=False)
+    window2, ctx2 = build(ui.hub.config, ui.ctx.api, ui.hub.secrets, qapp, UiState(ui.state_path))
     try:
         assert window2.current_view().key == "whales"
         assert window2.views["dashboard"].chart_panel.chart.range_key == "30d"
@@ -56,7 +56,7 @@ async def test_close_goes_to_the_tray_and_collection_goes_on(open_ui, monkeypatc
     ui.window.close()
     assert not ui.window.isVisible() and quits == []
     assert ui.ctx.extra["tray"].history[-1][0] == "Still collecting"
-    assert (await ui.hub.run_provider("coingecko")).status == "success"
+    assert (await ui.hub.runner.run_provider("coingecko")).status == "success"
     monkeypatch.setattr(Tray, "available", staticmethod(lambda: False))
     ui.window.show()
     ui.window.close()

@@ -19,13 +19,13 @@ async def test_failing_provider_turns_offline_colour(open_ui, replay):
     """After three 500 answers in a row, the provider's status turns to the offline colour."""
     ui = await open_ui(by_id("coingecko", "kraken"))
     view = ui.window.show_view("providers")
-    await ui.hub.run_provider("coingecko")
+    await ui.hub.runner.run_provider("coingecko")
     await next_signal(view.coalescer.done)
     assert row_of(view.model, "coingecko")["status"] == "online"
     assert _status_color(view, "coingecko") == STATUS_COLORS["online"]
     replay.fault("/coingecko", Fault(status=500, body=b'{"error":"boom"}'))
     for _ in range(3):
-        await ui.hub.run_provider("coingecko")
+        await ui.hub.runner.run_provider("coingecko")
     await next_signal(view.coalescer.done)  # refreshed by the bus events, not by hand
     assert row_of(view.model, "coingecko")["status"] == "offline"
     assert _status_color(view, "coingecko") == STATUS_COLORS["offline"]
@@ -39,7 +39,7 @@ async def test_rate_limit_bar_turns_amber_at_80_percent(open_ui):
     col = view.model.column_of("rate_pct")
     seen = {}
     for n in range(1, 11):
-        assert (await ui.hub.run_provider("coindesk_rss")).status == "success"
+        assert (await ui.hub.runner.run_provider("coindesk_rss")).status == "success"
         await view.refresh()
         pct = view.model.data(view.model.index(view.model.find("coindesk_rss"), col),
                               Qt.ItemDataRole.UserRole + 1)
@@ -53,7 +53,7 @@ async def test_keyed_provider_needs_key_and_links_to_settings(open_ui):
     """With no keys, keyless providers collect and a keyed one shows "needs key" and an
     "Add key" button that opens Settings at its keychain entry."""
     ui = await open_ui(by_id("coingecko", "etherscan"))
-    results = {r.provider_id: r.status for r in await ui.hub.collect_once()}
+    results = {r.provider_id: r.status for r in await ui.hub.runner.collect_once()}
     assert results == {"coingecko": "success", "etherscan": "needs_key"}
     view = ui.window.show_view("providers")
     await view.refresh()
@@ -81,6 +81,6 @@ async def test_collect_now_and_disable(open_ui):
     assert view.details.curve.getData()[0] is not None
     view.details.enabled.setChecked(False)
     await next_signal(view.details.toggled)
-    assert ui.hub.enabled["kraken"] is False
+    assert ui.hub.catalogue.enabled["kraken"] is False
     await view.refresh()
     assert row_of(view.model, "kraken")["status"] == "disabled"

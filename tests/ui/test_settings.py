@@ -14,7 +14,7 @@ async def test_key_saved_in_settings_reaches_the_keychain_only(open_ui, secrets,
     """A key typed in Settings lands in the keychain, is shown masked, makes the provider
     usable, and appears neither in the config file nor in the database."""
     ui = await open_ui(by_id("coingecko", "etherscan"))
-    assert ui.hub.key_state("etherscan") == "missing"
+    assert ui.hub.catalogue.key_state("etherscan") == "missing"
     view = ui.window.show_view("settings")
     await view.refresh()
     row = view.keys.rows["ETHERSCAN_KEY_1"]
@@ -24,7 +24,7 @@ async def test_key_saved_in_settings_reaches_the_keychain_only(open_ui, secrets,
     assert secrets._backend.entries[(SERVICE, "ETHERSCAN_KEY_1")] == KEY
     assert row.current.text() == "sk-l…1706 (keychain)"
     assert row.edit.text() == ""
-    assert ui.hub.key_state("etherscan") == "present"
+    assert ui.hub.catalogue.key_state("etherscan") == "present"
     assert await view.keys.test_key("ETHERSCAN_KEY_1") == "success"
     assert any(s.query.get("apikey") == [KEY] for s in replay.seen)
     assert await view.save()

@@ -15,7 +15,7 @@ async def test_dashboard_chart_overlays_sources(open_ui):
     sources whose recorded answers carry no timestamp, stamped at collection time)."""
     ui = await open_ui(by_id(*MARKET, "alternative_me", "etherscan", "coindesk_rss"),
                        keys=TEST_KEYS)
-    await ui.hub.collect_once()
+    await ui.hub.runner.collect_once()
     view = ui.window.show_view("dashboard")
     await view.refresh()
     await view.chart_panel.load()
@@ -39,7 +39,7 @@ async def test_schedule_shows_intervals(open_ui):
 async def test_news_and_sentiment(open_ui):
     """Headlines show with their sentiment and the Fear & Greed gauge has its value."""
     ui = await open_ui(by_id("coindesk_rss", "alternative_me", "reddit"))
-    await ui.hub.collect_once()
+    await ui.hub.runner.collect_once()
     view = ui.window.show_view("news")
     await view.refresh()
     assert view.news.rowCount() >= 3
@@ -56,7 +56,7 @@ async def test_whales_and_network(open_ui):
     """Whale transactions and RPC node heights with lag appear."""
     ui = await open_ui(by_id("whale_alert", "llamarpc", "publicnode_eth", "etherscan",
                              "defillama"), keys=TEST_KEYS)
-    results = {r.provider_id: r.status for r in await ui.hub.collect_once()}
+    results = {r.provider_id: r.status for r in await ui.hub.runner.collect_once()}
     assert set(results.values()) == {"success"}, results
     whales = ui.window.show_view("whales")
     await whales.refresh()
@@ -105,7 +105,7 @@ async def test_sentiment_models_page_scores_a_sentence(open_ui):
 async def test_tables_export_to_csv(open_ui, tmp_path):
     """A table exports what it shows (sorted and filtered) to CSV, numbers as numbers."""
     ui = await open_ui(by_id(*MARKET))
-    await ui.hub.collect_once()
+    await ui.hub.runner.collect_once()
     view = ui.window.show_view("providers")
     await view.refresh()
     view.table.filter.setText("market")

@@ -8,7 +8,7 @@ from tests.ui.conftest import TEST_KEYS, by_id, cell, replayed, row_of
 async def test_every_view_opens_and_fills(open_ui):
     """Each page of the sidebar opens and shows rows from the replayed fixtures."""
     ui = await open_ui(replayed(), keys=TEST_KEYS)
-    await ui.hub.collect_once()
+    await ui.hub.runner.collect_once()
     await ui.hub.settle()
     w = ui.window
     assert [w.nav.item(i).text() for i in range(w.nav.count())] == [
@@ -28,7 +28,7 @@ async def test_every_view_opens_and_fills(open_ui):
 async def test_dashboard_watchlist_has_consensus_and_sources(open_ui):
     """The watchlist shows BTC's consensus price (median of sources) and how many sources."""
     ui = await open_ui(by_id("coingecko", "binance", "kraken", "alternative_me"))
-    await ui.hub.collect_once()
+    await ui.hub.runner.collect_once()
     view = ui.window.show_view("dashboard")
     await view.refresh()
     btc = row_of(view.watchlist, "BTC")

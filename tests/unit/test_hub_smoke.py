@@ -7,7 +7,7 @@ from cryptohub_desktop.storage.models import DataCollection, MarketPrice, Provid
 async def test_run_lands_prices_and_collection_row(make_hub):
     """One run writes the documented BTC price with its source and a data_collections row."""
     hub = await make_hub([coingecko.PROVIDER])
-    result = await hub.run_provider("coingecko")
+    result = await hub.runner.run_provider("coingecko")
     assert result.status == "success", result
     await hub.settle()
     rows = await hub.store.read(lambda: list(MarketPrice.select().dicts()))

@@ -58,7 +58,8 @@ def _cause(exc: BaseException) -> BaseException:
     """The first error in ``exc``'s chain with a telling code: when SQLite rolled back by
     itself (disk full, I/O error), peewee's own rollback then fails with a plain error
     whose context holds the real cause."""
-    chain, seen = [], exc
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
     while seen is not None and len(chain) < 8:
         chain.append(orig_error(seen))
         seen = seen.__context__ or seen.__cause__

@@ -22,8 +22,6 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
-from cryptohub_desktop.api import answers as snapshot
-from cryptohub_desktop.engine import bookkeeping as persist
 from cryptohub_desktop.ui.alert_rules import KINDS, SEVERITIES
 from cryptohub_desktop.ui.models.activity import alerts_model
 from cryptohub_desktop.ui.views.base import Card, View, heading, muted
@@ -119,7 +117,7 @@ class AlertsView(View):
 
     async def refresh(self) -> None:
         self._fill_prices()
-        rows = (await snapshot.alerts(self.hub, limit=LIMIT,
+        rows = (await self.api.alerts(limit=LIMIT,
                                       unacknowledged=self.only_open.isChecked()))["alerts"]
         self.model.set_rows(rows)
         open_n = sum(1 for r in rows if not r["acknowledged"])
@@ -142,9 +140,7 @@ class AlertsView(View):
 
     async def acknowledge(self, ids: list[int]) -> None:
         """Mark alerts as acknowledged (in the database) and refresh."""
-        assert self.hub.store is not None
-        for i in ids:
-            await self.hub.store.write(persist.acknowledge_alert, i)
+        await self.api.acknowledge_alerts(ids)
         await self.refresh()
 
     # --- rules ---------------------------------------------------------------------------

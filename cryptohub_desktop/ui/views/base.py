@@ -18,7 +18,7 @@ class View(QWidget):
     the page stale) and implement :meth:`refresh` (read snapshots, update models).
 
     Args:
-        ctx: the hub and UI services.
+        ctx: the hub (as HubApi) and UI services.
     """
 
     key = ""
@@ -28,11 +28,11 @@ class View(QWidget):
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.hub = ctx.hub
+        self.api = ctx.api
         self.coalescer = Coalescer(self._guarded_refresh, active=self.isVisible, parent=self)
 
     async def _guarded_refresh(self) -> None:
-        if self.hub.store is None:  # not started yet, or stopping
+        if not self.api.ready:  # not started yet, or stopping
             return
         await self.refresh()
 

@@ -1,5 +1,5 @@
 """The dashboard's chart panel: symbol, range and mode controls around the price chart,
-loading its series from ``snapshot.chart`` (remembered across restarts)."""
+loading its series from ``HubApi.chart`` (remembered across restarts)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,7 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
-from cryptohub_desktop.api import answers as snapshot
-from cryptohub_desktop.engine.hub import Hub
+from cryptohub_desktop.api.protocol import HubApi
 from cryptohub_desktop.ui.state import UiState
 from cryptohub_desktop.ui.theme import Theme
 from cryptohub_desktop.ui.widgets.export import ask_path
@@ -28,7 +27,7 @@ from cryptohub_desktop.ui.widgets.price_chart import MODES, RANGES, PriceChart, 
 
 
 def to_series(data: dict[str, Any]) -> list[Series]:
-    """``snapshot.chart`` answer -> numpy series (runs off the UI thread)."""
+    """``HubApi.chart`` answer -> numpy series (runs off the UI thread)."""
     out = []
     for s in data.get("series", []):
         t = np.asarray(s["t"], dtype=float)
@@ -51,10 +50,10 @@ class ChartPanel(QWidget):
 
     loaded = Signal(int)
 
-    def __init__(self, hub: Hub, state: UiState, theme: Theme,
+    def __init__(self, api: HubApi, state: UiState, theme: Theme,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.hub = hub
+        self.api = api
         self.state = state
         self.theme = theme
         self.chart = PriceChart()
@@ -64,7 +63,7 @@ class ChartPanel(QWidget):
         bar.setSpacing(4)
         self.symbol = QComboBox()
         self.symbol.setMinimumWidth(70)
-        self.set_symbols(hub.config.watchlist)
+        self.set_symbols(api.watchlist)
         self.symbol.currentTextChanged.connect(self.on_symbol_changed)
         bar.addWidget(self.symbol)
         bar.addSpacing(6)
@@ -124,9 +123,9 @@ class ChartPanel(QWidget):
     async def load(self) -> None:
         """Read the series of the chosen symbol and range and show them."""
         symbol = self.symbol.currentText()
-        if not symbol or self.hub.store is None:
+        if not symbol or not self.api.ready:
             return
-        data = await snapshot.chart(self.hub, symbol, RANGES[self.chart.range_key])
+        data = await self.api.chart(symbol, RANGES[self.chart.range_key])
         series = await asyncio.to_thread(to_series, data)
         if not series:
             self.chart.set_empty_text(

@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
 
-from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.models import market as market_models
 from cryptohub_desktop.ui.models.table import Column, RowsModel
@@ -54,7 +53,7 @@ class DashboardView(View):
         self.watch_table.view.setItemDelegateForColumn(spark_col, SparklineDelegate(self))
         self.watch_table.view.setColumnWidth(spark_col, 120)
         self.watch_table.row_selected.connect(self.on_watch_table_row_selected)
-        self.chart_panel = ChartPanel(self.hub, ctx.state, ctx.theme)
+        self.chart_panel = ChartPanel(self.api, ctx.state, ctx.theme)
         self.gauge = FearGreedGauge()
         self.gauge_note = muted("")
         self.gas = RowsModel(MINI_GAS, key=lambda r: r["blockchain"])
@@ -107,10 +106,10 @@ class DashboardView(View):
         self._chart_at = 0.0
 
     async def refresh(self) -> None:
-        hub = self.hub
-        market = await snapshot.market(hub)
+        api = self.api
+        market = await api.market()
         if not self._seeded:
-            hist = await snapshot.price_history(hub, hours=24, buckets=48)
+            hist = await api.price_history(hours=24, buckets=48)
             for sym, pts in hist["series"].items():
                 self._spark[sym] = {int(t // SPARK_BUCKET): p for t, p in pts if p}
             self._seeded = True
@@ -123,9 +122,9 @@ class DashboardView(View):
                     del series[b]
         spark = {s: [v for _, v in sorted(d.items())] for s, d in self._spark.items()}
         self.watchlist.set_rows(market_models.watchlist_rows(market, spark))
-        self.chart_panel.set_symbols(list(hub.config.watchlist))
+        self.chart_panel.set_symbols(api.watchlist)
 
-        sent = await snapshot.sentiment(hub)
+        sent = await api.sentiment()
         fg = sent.get("fear_greed")
         if fg:
             self.gauge.set_value(fg["value"], fg.get("classification") or "")
@@ -134,8 +133,8 @@ class DashboardView(View):
             self.gauge.set_value(None)
             self.gauge_note.setText("alternative.me's index arrives with the sentiment "
                                     "collectors (every 15 min).")
-        self.gas.set_rows((await snapshot.gas(hub))["gas"])
-        self.news.set_rows((await snapshot.news(hub, limit=12))["news"])
+        self.gas.set_rows((await api.gas())["gas"])
+        self.news.set_rows((await api.news(limit=12))["news"])
         if time.monotonic() - self._chart_at >= CHART_EVERY:
             self._chart_at = time.monotonic()
             await self.chart_panel.load()

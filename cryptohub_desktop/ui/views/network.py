@@ -6,7 +6,6 @@ from typing import Any
 
 from PySide6.QtWidgets import QGridLayout, QVBoxLayout, QWidget
 
-from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.ui.models import data as data_models
 from cryptohub_desktop.ui.views.base import Card, View, heading, muted
 from cryptohub_desktop.ui.widgets.table import DataTable
@@ -52,13 +51,13 @@ class NetworkView(View):
         lay.addLayout(grid, 1)
 
     async def refresh(self) -> None:
-        hub = self.hub
-        self.gas.set_rows((await snapshot.gas(hub))["gas"])
-        blocks = await snapshot.blocks(hub)
+        api = self.api
+        self.gas.set_rows((await api.gas())["gas"])
+        blocks = await api.blocks()
         nodes = [{"chain": c["chain"], **n} for c in blocks["blocks"] for n in c["nodes"]]
         self.nodes.set_rows(nodes)
         self.explorers.set_rows(blocks["explorers"])
-        self.onchain.set_rows((await snapshot.onchain(hub))["onchain"])
+        self.onchain.set_rows((await api.onchain())["onchain"])
         if blocks["blocks"]:
             self.nodes_note.setText(" · ".join(
                 f"{c['chain']}: block {c['highest_block']:,} "

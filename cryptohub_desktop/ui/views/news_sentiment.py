@@ -9,7 +9,6 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
 from qasync import asyncSlot
 
-from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.models.data import SENTIMENT_COLORS, news_model
 from cryptohub_desktop.ui.models.table import Column, RowsModel
@@ -82,11 +81,11 @@ class NewsSentimentView(View):
         lay.addWidget(n, 1)
 
     async def refresh(self) -> None:
-        hub = self.hub
+        api = self.api
         q = self.search.text().strip() or None
-        news = (await snapshot.news(hub, limit=NEWS_LIMIT, q=q))["news"]
+        news = (await api.news(limit=NEWS_LIMIT, q=q))["news"]
         self.news.set_rows(news)
-        sent = await snapshot.sentiment(hub)
+        sent = await api.sentiment()
         fg = sent.get("fear_greed")
         self.gauge.set_value(fg["value"] if fg else None, (fg or {}).get("classification", ""))
         self.gauge_note.setText(f"{fg['source']} · {fmt.local(fg['timestamp'])}" if fg else

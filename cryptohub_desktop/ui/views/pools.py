@@ -17,8 +17,7 @@ from PySide6.QtWidgets import (
 )
 from qasync import asyncSlot
 
-from cryptohub_desktop.api import answers as snapshot
-from cryptohub_desktop.engine.pools import STRATEGIES
+from cryptohub_desktop.core.topics import POOL_STRATEGIES
 from cryptohub_desktop.ui.models.pools import history_model, members_model, pools_model
 from cryptohub_desktop.ui.views.base import Card, View, heading, muted
 from cryptohub_desktop.ui.widgets.delegates import StatusDelegate
@@ -53,7 +52,7 @@ class PoolsView(View):
                                        "No rotation yet: the pool has kept its current provider.",
                                        stretch="reason")
         self.strategy = QComboBox()
-        for s in STRATEGIES:
+        for s in POOL_STRATEGIES:
             self.strategy.addItem(s.replace("_", " "), s)
         self.strategy.activated.connect(self.on_strategy_activated)
         self.up = QPushButton("Move up")
@@ -97,7 +96,7 @@ class PoolsView(View):
         self._data: dict[str, dict[str, Any]] = {}
 
     async def refresh(self) -> None:
-        data = (await snapshot.pools(self.hub))["pools"]
+        data = (await self.api.pools())["pools"]
         self._data = {p["name"]: p for p in data}
         self.pools.set_rows([{**p, "healthy": sum(1 for m in p["members"] if m["healthy"])}
                              for p in data])
@@ -133,9 +132,8 @@ class PoolsView(View):
         """Use ``strategy`` for the selected pool and store it."""
         if self.selected is None:
             return
-        self.hub.pools[self.selected].set_strategy(strategy)
-        await self.hub.save_pool(self.selected)
-        self.message.setText(f"{self.selected}: strategy {strategy.replace('_', ' ')} saved")
+        result = await self.api.set_pool_strategy(self.selected, strategy)
+        self.message.setText(result.message)
         await self.refresh()
 
     @asyncSlot()
@@ -148,15 +146,14 @@ class PoolsView(View):
         """Move a member up (-1) or down (+1) in the selected pool and store the order."""
         if self.selected is None:
             return
-        pool = self.hub.pools[self.selected]
-        order = pool.order()
+        order = [m["provider_id"] for m in self.members.rows]
         i = order.index(provider_id)
         j = max(0, min(len(order) - 1, i + step))
         if i == j:
             return
         order[i], order[j] = order[j], order[i]
-        pool.reorder(order)
-        await self.hub.save_pool(self.selected)
-        self.message.setText(f"{self.selected}: {provider_id} moved to position {j + 1}")
+        result = await self.api.set_pool_order(self.selected, order)
+        self.message.setText(f"{self.selected}: {provider_id} moved to position {j + 1}"
+                             if result.ok else result.message)
         await self.refresh()
         self.members_table.select_key(provider_id)

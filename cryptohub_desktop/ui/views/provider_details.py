@@ -11,8 +11,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 from qasync import asyncSlot
 
-from cryptohub_desktop.api import answers as snapshot
-from cryptohub_desktop.engine.hub import Hub
+from cryptohub_desktop.api.protocol import HubApi
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.models.activity import failures_model
 from cryptohub_desktop.ui.theme import RED, SERIES, Theme, set_role, status_color, status_label
@@ -34,9 +33,10 @@ class ProviderDetails(QWidget):
     ran = Signal(str, str)
     toggled = Signal(str, bool)
 
-    def __init__(self, hub: Hub, theme: Theme, parent: QWidget | None = None) -> None:
+    def __init__(self, api: HubApi, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.hub = hub
+        self.api = api
+        self.key_names = {p.id: p.key_names for p in api.catalogue()}
         self.theme = theme
         self.pid: str | None = None
         self.title = QLabel("Select a provider")
@@ -124,7 +124,7 @@ class ProviderDetails(QWidget):
         self.enabled.blockSignals(False)
         missing = row.get("key_state") == "missing"
         self.key_button.setVisible(missing)
-        names = self.hub.providers[row["id"]].spec.auth.key_names
+        names = self.key_names.get(row["id"], ())
         self.key_button.setToolTip(f"Store {names[0]} in the keychain" if names else "")
         for w in (self.enabled, self.collect, self.key_button):
             w.setEnabled(True)
@@ -132,9 +132,9 @@ class ProviderDetails(QWidget):
 
     async def load(self) -> None:
         """Read the provider's request history and failures."""
-        if self.pid is None or self.hub.store is None:
+        if self.pid is None or not self.api.ready:
             return
-        act = await snapshot.provider_activity(self.hub, self.pid)
+        act = await self.api.provider_activity(self.pid)
         self._attempts = act["attempts"]
         ok = [(fmt.when(a["timestamp"]), a["response_time_ms"]) for a in act["attempts"]
               if a["status"] == "success" and a["response_time_ms"] is not None]
@@ -161,8 +161,8 @@ class ProviderDetails(QWidget):
     async def _set_enabled(self, on: bool) -> None:
         if self.pid is None:
             return
-        await self.hub.set_enabled(self.pid, on)
-        self.collect.setEnabled(on and self.hub.key_state(self.pid) != "missing")
+        result = await self.api.set_enabled(self.pid, on)
+        self.collect.setEnabled(bool(result.data.get("active")))
         self.toggled.emit(self.pid, on)
 
     @asyncSlot()
@@ -177,18 +177,18 @@ class ProviderDetails(QWidget):
         self.collect.setEnabled(False)
         self.result.setText(f"Collecting {pid}…")
         try:
-            res = await self.hub.run_provider(pid)
+            res = await self.api.collect_now(pid)
         finally:
             self.collect.setEnabled(True)
-        self.result.setText(f"{pid}: {res.status}, {res.records} records in {res.ms:.0f} ms"
-                            + (f" ({res.error})" if res.error else ""))
-        self.ran.emit(pid, res.status)
+        status = str(res.data.get("status", "failure"))
+        self.result.setText(res.message)
+        self.ran.emit(pid, status)
         await self.load()
-        return res.status
+        return status
 
     def on_key_button_clicked(self) -> None:
         if self.pid is not None:
-            names = self.hub.providers[self.pid].spec.auth.key_names
+            names = self.key_names.get(self.pid, ())
             if names:
                 self.add_key.emit(names[0])
 

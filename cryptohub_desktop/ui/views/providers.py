@@ -9,7 +9,6 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
-from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.core.topics import TOPICS
 from cryptohub_desktop.ui.models import providers as provider_models
 from cryptohub_desktop.ui.views.base import View, heading, muted
@@ -39,7 +38,7 @@ class ProvidersView(View):
         v.setItemDelegateForColumn(self.model.column_of("status"), StatusDelegate(self))
         v.setItemDelegateForColumn(self.model.column_of("rate_pct"), RateBarDelegate(self))
         self.table.row_selected.connect(self.on_table_row_selected)
-        self.details = ProviderDetails(self.hub, ctx.theme)
+        self.details = ProviderDetails(self.api, ctx.theme)
         self.details.add_key.connect(self.on_details_add_key)
         self.details.ran.connect(lambda *_: self.poke())
         self.details.toggled.connect(lambda *_: self.poke())
@@ -57,10 +56,10 @@ class ProvidersView(View):
         lay.addWidget(split, 1)
 
     async def refresh(self) -> None:
-        hub = self.hub
-        rows = provider_models.provider_rows(await snapshot.providers(hub),
-                                             await snapshot.rate_limits(hub),
-                                             await snapshot.freshness(hub))
+        api = self.api
+        rows = provider_models.provider_rows(await api.providers(),
+                                             await api.rate_limits(),
+                                             await api.freshness())
         self.model.set_rows(rows)
         counts: dict[str, int] = {}
         for r in rows:

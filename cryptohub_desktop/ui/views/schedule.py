@@ -6,7 +6,6 @@ from typing import Any
 
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.ui.models.activity import schedule_model
 from cryptohub_desktop.ui.views.base import View, heading, muted
 from cryptohub_desktop.ui.widgets.table import DataTable
@@ -34,11 +33,10 @@ class ScheduleView(View):
         lay.addWidget(self.table, 1)
 
     async def refresh(self) -> None:
-        rows = (await snapshot.schedule(self.hub))["schedule"]
+        rows = (await self.api.schedule())["schedule"]
         for r in rows:  # a run started by hand ("collect now") counts as the last run too
             if not r.get("last_run"):
-                checked = self.hub.health.get(r["provider"]).last_check
-                r["last_run"] = checked.isoformat() if checked else None
+                r["last_run"] = r.get("last_check")
         self.model.set_rows(rows)
         ran = [r for r in rows if r.get("on_time_percentage") is not None]
         active = sum(1 for r in rows if r.get("active"))

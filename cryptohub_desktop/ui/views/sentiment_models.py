@@ -3,7 +3,6 @@ is installed and its model present, and a box to score a sentence."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -94,12 +93,12 @@ class SentimentModelsView(View):
         self._n = 0
 
     async def refresh(self) -> None:
-        model = self.hub.text_model
-        if model is None:
+        st = await self.api.text_model()
+        if st.get("active_model") is None:
             self.model_name.setText("not loaded")
-            self.detail.setText("The text model loads when the hub starts.")
+            self.detail.setText(str(st.get("detail") or "The text model loads when the hub "
+                                "starts."))
             return
-        st = await asyncio.to_thread(model.status)
         self.model_name.setText(str(st.get("active_model")))
         self.installed.setText(_yes(st.get("transformer_installed", False)))
         self.present.setText(_yes(st.get("transformer_model_present", False)))
@@ -112,26 +111,26 @@ class SentimentModelsView(View):
 
     async def score(self, text: str) -> tuple[str, float] | None:
         """Score ``text`` with the active model (off the UI thread) and show it."""
-        model = self.hub.text_model
         text = text.strip()
         if not text:
             self.result.setText("Type a sentence first.")
             return None
-        if model is None:
-            self.result.setText("The text model is still loading.")
-            return None
         self.score_button.setEnabled(False)
         try:
-            label, value = await asyncio.to_thread(model.score, text)
+            scored = await self.api.score_text(text)
+        except RuntimeError:
+            self.result.setText("The text model is still loading.")
+            return None
         finally:
             self.score_button.setEnabled(True)
+        label, value, name = scored["label"], float(scored["score"]), scored["model"]
         color = _LABEL_COLORS.get(label, "#868e96")
         self.result.setText(f"<span style='color:{color}; font-weight:600'>{label}</span> "
                             f"score {value:+.3f} ({fmt.number(value * 100, 0)} on a −100…100 "
-                            f"scale) by {model.name}")
+                            f"scale) by {name}")
         self._n += 1
         self.history.set_rows([{"n": self._n, "text": text, "label": label, "score": value,
-                                "model": model.name}, *self.history.rows][:50])
+                                "model": name}, *self.history.rows][:50])
         self.scored.emit(label, value)
         await self.refresh()
         return label, value

@@ -54,7 +54,7 @@ class SettingsView(View):
 
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
-        self.cfg: Config = ctx.extra.get("config") or self.hub.config
+        self.cfg: Config = ctx.extra["config"]  # type: ignore[assignment]
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         scroll = QScrollArea()
@@ -69,7 +69,7 @@ class SettingsView(View):
         lay.addWidget(self.path_label)
 
         keys = Card("API keys")
-        self.keys = KeysPanel(self.hub)
+        self.keys = KeysPanel(self.api, ctx.secrets)
         keys.body.addWidget(self.keys)
         lay.addWidget(keys)
 
@@ -157,7 +157,7 @@ class SettingsView(View):
 
     async def refresh(self) -> None:
         await self.keys.refresh()
-        token = await asyncio.to_thread(self.hub.secrets.server_token)
+        token = await asyncio.to_thread(self.ctx.secrets.server_token)
         self.token.setText(token or "")
         self.token.setToolTip(mask(token))
 
@@ -192,12 +192,10 @@ class SettingsView(View):
 
     async def save(self) -> bool:
         """Validate, write the config file, apply to the running app."""
-        from cryptohub_desktop.collectors import all_providers
-        secrets = self.hub.secrets
         try:
             new, ui_in_file = await asyncio.to_thread(
-                save_settings, self.cfg, self.changes(), forbidden=set(secrets.seen),
-                known_providers={p.id for p in all_providers()})
+                save_settings, self.cfg, self.changes(), forbidden=set(self.ctx.secrets.seen),
+                known_providers={p.id for p in self.api.catalogue()})
         except ConfigError as exc:
             self._say(f"Not saved: {exc}", False)
             return False
@@ -206,13 +204,10 @@ class SettingsView(View):
             self.ctx.state.theme = theme
         self.ctx.state.close_to_tray = self.close_to_tray.isChecked()
         self.ctx.state.sync()
-        live = self.hub.config
-        live.schedule, live.retention_days = new.schedule, new.retention_days
-        live.watchlist, live.server = new.watchlist, new.server
         self.cfg = new
         self.ctx.extra["config"] = new
         self.ctx.theme.set_mode(theme)
-        await self.hub.reload_keys()  # re-schedules with the new intervals
+        await self.api.apply_config(new)  # re-schedules with the new intervals
         if self.ctx.server is not None:
             await self.ctx.server.apply(new.server)
         self._say(f"Saved to {new.path}", True)

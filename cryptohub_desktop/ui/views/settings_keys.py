@@ -10,9 +10,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 from qasync import asyncSlot
 
+from cryptohub_desktop.api.protocol import HubApi
 from cryptohub_desktop.core.masking import mask
-from cryptohub_desktop.engine.hub import Hub
-from cryptohub_desktop.secrets import KeychainUnavailable, key_names
+from cryptohub_desktop.secrets import KeychainUnavailable, Secrets
 from cryptohub_desktop.ui.theme import GREEN, RED
 from cryptohub_desktop.ui.views.base import muted
 
@@ -44,9 +44,10 @@ class KeysPanel(QWidget):
     deleted = Signal(str)
     tested = Signal(str, str)
 
-    def __init__(self, hub: Hub, parent: QWidget | None = None) -> None:
+    def __init__(self, api: HubApi, secrets: Secrets, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.hub = hub
+        self.api = api
+        self.secrets = secrets
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.keychain = muted("Checking the keychain…")
@@ -56,10 +57,11 @@ class KeysPanel(QWidget):
         for c, text in enumerate(("Entry", "Used by", "Current", "New value", "", "", "")):
             h = QLabel(f"<b>{text}</b>")
             grid.addWidget(h, 0, c)
-        specs = [p.spec for p in hub.providers.values()]
+        catalogue = api.catalogue()
+        names = list(dict.fromkeys(n for p in catalogue for n in p.key_names))
         self.rows: dict[str, KeyRow] = {}
-        for r, name in enumerate([*key_names(specs), *EXTRA_ENTRIES], start=1):
-            users = [s.id for s in specs if name in s.auth.key_names]
+        for r, name in enumerate([*names, *EXTRA_ENTRIES], start=1):
+            users = [p.id for p in catalogue if name in p.key_names]
             row = KeyRow(name, users, QLabel("…"), QLineEdit(), QPushButton("Save"),
                          QPushButton("Test"), QPushButton("Delete"), muted(""))
             row.edit.setEchoMode(QLineEdit.EchoMode.Password)
@@ -88,7 +90,7 @@ class KeysPanel(QWidget):
 
     async def refresh(self) -> None:
         """Read availability and masked values off the UI thread."""
-        secrets = self.hub.secrets
+        secrets = self.secrets
         ok, why = await asyncio.to_thread(secrets.available)
         self.keychain.setText(("Keys are kept in the OS keychain" if ok else why)
                               + ("" if ok else ". Keys set as environment variables still "
@@ -118,13 +120,13 @@ class KeysPanel(QWidget):
             self._result(row, "paste a key first", False)
             return False
         try:
-            await asyncio.to_thread(self.hub.secrets.set, name, value)
+            await asyncio.to_thread(self.secrets.set, name, value)
         except KeychainUnavailable as exc:
             self._result(row, f"not saved: {exc}", False)
             return False
         row.edit.clear()
         self._result(row, f"saved ({mask(value)})", True)
-        await self.hub.reload_keys()
+        await self.api.reload_keys()
         await self.refresh()
         self.saved.emit(name)
         return True
@@ -133,12 +135,12 @@ class KeysPanel(QWidget):
     async def on_delete_clicked(self, name: str) -> None:
         row = self.rows[name]
         try:
-            removed = await asyncio.to_thread(self.hub.secrets.delete, name)
+            removed = await asyncio.to_thread(self.secrets.delete, name)
         except KeychainUnavailable as exc:
             self._result(row, str(exc), False)
             return
         self._result(row, "deleted" if removed else "was not in the keychain", removed)
-        await self.hub.reload_keys()
+        await self.api.reload_keys()
         await self.refresh()
         self.deleted.emit(name)
 
@@ -152,20 +154,21 @@ class KeysPanel(QWidget):
         if not row.providers:
             return "skipped"
         pid = row.providers[0]
-        if self.hub.key_state(pid) == "missing":
-            self._result(row, "save a key first", False)
-            return "needs_key"
         row.test.setEnabled(False)
         self._result(row, f"running {pid}…", True)
         try:
-            res = await self.hub.run_provider(pid)
+            res = await self.api.collect_now(pid)
         finally:
             row.test.setEnabled(True)
-        ok = res.status == "success"
-        self._result(row, f"{pid}: {res.records} records in {res.ms:.0f} ms" if ok
-                     else f"{pid}: {res.status} {res.error or ''}".strip(), ok)
-        self.tested.emit(pid, res.status)
-        return res.status
+        status = str(res.data.get("status", "failure"))
+        if status == "needs_key":
+            self._result(row, "save a key first", False)
+            return status
+        d = res.data
+        self._result(row, f"{pid}: {d['records']} records in {d['ms']:.0f} ms" if res.ok
+                     else f"{pid}: {status} {d.get('error') or ''}".strip(), res.ok)
+        self.tested.emit(pid, status)
+        return status
 
     @staticmethod
     def _result(row: KeyRow, text: str, ok: bool) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from qasync import asyncSlot
 
-from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.models.data import whales_model
 from cryptohub_desktop.ui.views.base import View, heading, muted
@@ -56,7 +55,7 @@ class WhalesView(View):
     async def refresh(self) -> None:
         chain = self.chain.currentData()
         min_usd = self.min_usd.value() or None
-        rows = (await snapshot.whales(self.hub, min_usd=min_usd, chain=chain, limit=LIMIT))[
+        rows = (await self.api.whales(min_usd=min_usd, chain=chain, limit=LIMIT))[
             "whales"]
         self.model.set_rows(rows)
         for r in rows:

@@ -1,0 +1,182 @@
+"""HubApi: the one interface the UI and the server use to reach a hub.
+
+Every read the UI and the local server make, and every action the UI offers, is
+a method here. :class:`~cryptohub_desktop.api.local.LocalApi` implements it on
+the engine running in this process; a remote implementation speaks to a hub over
+REST and WebSocket. Views and the server never know which one they have.
+
+Reads return the JSON shapes of SPEC section 7 (plain dicts, UTC ISO-8601 text
+timestamps), so a remote hub's answers can be passed through unchanged. Events
+are the updates of SPEC section 8 (:class:`~cryptohub_desktop.core.topics.Event`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from cryptohub_desktop.config import Config
+from cryptohub_desktop.core.topics import Subscriber
+
+Answer = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """What the UI shows of a provider without asking the hub (the catalogue)."""
+
+    id: str
+    name: str
+    category: str
+    key_names: tuple[str, ...]
+    requires_key: bool
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """The answer to an action: whether it was done, and one line saying what happened.
+
+    Attributes:
+        ok: the action was carried out.
+        message: one line for a person ("coingecko: success, 5 records in 312 ms").
+        data: details (a run's status, records, ms, error ...).
+    """
+
+    ok: bool
+    message: str
+    data: dict[str, Any]
+
+
+class HubApi(Protocol):
+    """A hub as the UI and the server see it.
+
+    Attributes:
+        mode: "local" (the engine runs in this process) or "remote".
+        can_act: whether actions are allowed (False: read-only access; why in
+            :attr:`read_only_reason`).
+    """
+
+    mode: str
+    can_act: bool
+    read_only_reason: str
+
+    async def start(self) -> None:
+        """Start (the local engine) or connect (a remote hub). Idempotent.
+
+        Raises:
+            UserError: it cannot start (database unusable, hub unreachable ...).
+        """
+        ...
+
+    async def stop(self) -> None:
+        """Stop or disconnect. Idempotent."""
+        ...
+
+    # --- what the hub is ---------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        """Answers can be read now (started and not stopping)."""
+        ...
+
+    @property
+    def watchlist(self) -> list[str]:
+        """The watched symbols, upper case."""
+        ...
+
+    def catalogue(self) -> list[ProviderInfo]:
+        """Every provider, in catalogue order."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Providers online / degraded / offline, from memory (no I/O)."""
+        ...
+
+    def prices(self) -> dict[str, float]:
+        """The newest consensus price per watched symbol, from memory (no I/O)."""
+        ...
+
+    def database_size(self) -> int | None:
+        """The database's size in bytes, from memory; None when unknown."""
+        ...
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        """Call ``fn`` with every update (all services); returns the unsubscribe function.
+        ``fn`` runs on the event-loop thread and must be quick."""
+        ...
+
+    # --- reads: the REST answers of SPEC section 7 -------------------------------------
+    async def health(self) -> Answer: ...
+    async def status(self) -> Answer: ...
+    async def providers(self) -> Answer: ...
+    async def rate_limits(self) -> Answer: ...
+    async def schedule(self) -> Answer: ...
+    async def freshness(self) -> Answer: ...
+    async def failures(self, limit: int = 50) -> Answer: ...
+    async def market(self, symbols: Sequence[str] | None = None) -> Answer: ...
+    async def history(self, symbol: str, interval: str = "1h", start: datetime | None = None,
+                      end: datetime | None = None, source: str | None = None,
+                      limit: int = 1000) -> Answer: ...
+    async def news(self, limit: int = 20, q: str | None = None) -> Answer: ...
+    async def sentiment(self) -> Answer: ...
+    async def whales(self, min_usd: float | None = None, chain: str | None = None,
+                     limit: int = 50) -> Answer: ...
+    async def gas(self) -> Answer: ...
+    async def blocks(self) -> Answer: ...
+    async def onchain(self) -> Answer: ...
+    async def alerts(self, limit: int = 50, unacknowledged: bool = False) -> Answer: ...
+    async def pools(self) -> Answer: ...
+
+    # --- reads the views need besides ----------------------------------------------------
+    async def service_snapshot(self, service: str) -> Answer:
+        """The current state of one WebSocket service (what a new subscriber gets)."""
+        ...
+
+    async def chart(self, symbol: str, seconds: int = 86400) -> Answer:
+        """Price series of ``symbol`` for a chart range (candles or ticks per source)."""
+        ...
+
+    async def price_history(self, symbols: Sequence[str] | None = None, hours: int = 24,
+                            buckets: int = 48) -> Answer:
+        """Average price per symbol in ``buckets`` slots of the last ``hours``."""
+        ...
+
+    async def provider_activity(self, provider_id: str, limit: int = 200) -> Answer:
+        """A provider's recent requests (response times) and its newest failures."""
+        ...
+
+    async def text_model(self) -> Answer:
+        """The active text-sentiment model and whether the transformer is available."""
+        ...
+
+    async def score_text(self, text: str) -> Answer:
+        """``{"label", "score", "model"}`` of ``text`` with the active model."""
+        ...
+
+    # --- actions the UI offers -----------------------------------------------------------
+    async def set_enabled(self, provider_id: str, enabled: bool) -> ActionResult: ...
+    async def collect_now(self, provider_id: str) -> ActionResult: ...
+    async def collect_all(self) -> ActionResult: ...
+    async def acknowledge_alerts(self, alert_ids: Sequence[int]) -> ActionResult: ...
+    async def set_pool_strategy(self, pool: str, strategy: str) -> ActionResult: ...
+    async def set_pool_order(self, pool: str, order: Sequence[str]) -> ActionResult: ...
+    async def raise_alert(self, alert_type: str, severity: str,
+                          message: str) -> ActionResult: ...
+
+    async def reload_keys(self) -> None:
+        """Keys changed in the keychain: use them (a remote hub keeps its own keys)."""
+        ...
+
+    async def apply_config(self, config: Config) -> ActionResult:
+        """Use saved settings now: intervals, watchlist, retention."""
+        ...
+
+    # --- for the local server ------------------------------------------------------------
+    def secrets_in_use(self) -> set[str]:
+        """Secret values that must never leave in an answer (they are masked)."""
+        ...
+
+    def attach_server(self, clients: Callable[[], int]) -> None:
+        """A local server serves this hub; ``clients`` counts its WebSocket clients."""
+        ...
