@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptohub_desktop.config import SEVERITIES, NotifyChannelConfig
-from cryptohub_desktop.core.masking import scrub
+from cryptohub_desktop.core.masking import mask, scrub
 from cryptohub_desktop.core.time import parse_iso, utcnow
 
 #: engine alert_type -> channel kind
@@ -50,6 +50,8 @@ RANK = {s: i for i, s in enumerate(SEVERITIES)}
 DETAIL_KEYS = ("symbol", "price", "rule")
 PLACEHOLDER = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _NUMBER = re.compile(r"\d[\d.,]*")
+#: apprise's credential arguments that core.masking's patterns do not know (pass=, pwd=)
+_CREDENTIAL_ARG = re.compile(r"(?i)((?:^|&)(?:pass|pwd|secret)=)([^&\s]+)")
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,7 @@ def display_url(template: str, known: Iterable[str] = ()) -> str:
     marked = PLACEHOLDER.sub(lambda m: f" {names.index(m.group(1))} ", template)
     # the query apart: scrub's user:password@ pattern would take "host:25?from=a@b" for one
     head, sep, query = marked.partition("?")
+    query = _CREDENTIAL_ARG.sub(lambda m: m.group(1) + mask(m.group(2)), query)
     text = scrub(head, tuple(known)) + sep + scrub(query, tuple(known))
     return re.sub(r" (\d+) ", lambda m: "{" + names[int(m.group(1))] + "}", text)
 

@@ -226,6 +226,7 @@ async def test_channel_secret_never_reaches_logs_or_database(hook, dispatch, tmp
         await until(lambda: len(results) == 4)
         await d.close()
         rows = await store.read(deliveries)
+        for_alert = await store.read(deliveries, [7])
     finally:
         for h in list(logging.getLogger().handlers):
             if getattr(h, "_cryptohub", False):
@@ -234,6 +235,8 @@ async def test_channel_secret_never_reaches_logs_or_database(hook, dispatch, tmp
         store.close()
     assert hook.at(f"/ops/{secret}") and hook.at(f"/fail/{secret}")
     assert len(rows) == 4 and {r["status"] for r in rows} == {"delivered", "failed"}
+    assert {(r["channel"], r["status"], r["kind"]) for r in for_alert} == {
+        ("ops", "delivered", "price_rule"), ("bad", "failed", "price_rule")}
     answers = [str(r.as_dict()) for r in results + tests] + [str(h.as_dict())
                                                              for h in d.health()]
     assert "{HOOK_SECRET}" in answers[0]
@@ -243,3 +246,11 @@ async def test_channel_secret_never_reaches_logs_or_database(hook, dispatch, tmp
     dump = "\n".join(sqlite3.connect(tmp_path / "api_monitor.db").iterdump())
     for where in (logged, files, dump, *answers):
         assert secret not in where
+
+
+async def test_submit_from_another_thread_is_handed_to_the_loop(hook, dispatch):
+    """submit() called from a worker thread returns at once and the alert is delivered."""
+    d, _ = await dispatch([NotifyChannelConfig("ops", hook.url("/ops"))])
+    assert await asyncio.to_thread(d.submit, PRICE_ROW) == []
+    [hit] = await hook.wait("/ops", 1)
+    assert "BTC above 70,000" in hit.body["message"]

@@ -111,6 +111,10 @@ def test_placeholders_resolve_through_lookup_and_report_missing():
     ("mailto://alice:hunter2hunter@smtp.example.org", "mailto://alice:hunt…nter@smtp.example.org"),
     ("ntfys://ntfy.sh/alerts?token=tk_abcdef123456", "ntfys://ntfy.sh/alerts?token=tk_a…3456"),
     ("mailto://127.0.0.1:25?from=hub@example.org", "mailto://127.0.0.1:25?from=hub@example.org"),
+    ("mailtos://smtp.x.org?user=a@x.org&pass=hunter2hunter&to=b@x.org",
+     "mailtos://smtp.x.org?user=a@x.org&pass=hunt…nter&to=b@x.org"),
+    ("mailtos://smtp.x.org?user=a@x.org&pass={SMTP_PASSWORD}",
+     "mailtos://smtp.x.org?user=a@x.org&pass={SMTP_PASSWORD}"),
 ])
 def test_display_url_keeps_placeholders_and_masks_literal_secrets(template, shown):
     """The shown URL keeps {NAME} placeholders, masks written-in passwords and tokens."""
