@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     rs = cmd("restore", "replace the database with a backup (stop the app first)")
     rs.add_argument("file", type=Path)
     cmd("check", "self-test: database, keychain, port, providers")
+    nt = cmd("notify", "alert channels ([notify.channels.NAME] in the config)")
+    nsub = nt.add_subparsers(dest="notify_command", required=True, parser_class=_Parser)
+    ntest = nsub.add_parser("test", help="send a real test message to every channel (or NAME)",
+                            description="send a real test message to every alert channel (or "
+                            "the one named); exit 0 only if every one was delivered")
+    ntest.add_argument("name", nargs="?", help="only this channel")
+    _common(ntest)
     return p
 
 

@@ -1,5 +1,5 @@
 """The composition roots of every command: gui, serve, collect, backfill, providers,
-keys, backup, restore, check.
+keys, backup, restore, check, notify.
 
 Each builds what its command needs (the engine, the local server, the window)
 from the configuration and runs it. Qt is imported only by :func:`_gui`.
@@ -27,6 +27,7 @@ from cryptohub_desktop.core.masking import mask
 from cryptohub_desktop.core.time import utcnow
 from cryptohub_desktop.engine.backfill import STEP, backfill, text_progress
 from cryptohub_desktop.engine.hub import Hub
+from cryptohub_desktop.engine.notify import AlertDispatcher, DeliveryPolicy, DeliveryResult
 from cryptohub_desktop.logs import setup_logging
 from cryptohub_desktop.paths import ensure_layout
 from cryptohub_desktop.providers.spec import key_names
@@ -39,16 +40,17 @@ log = logging.getLogger("cryptohub.cli")
 
 def run(command: str, cfg: Config, args: argparse.Namespace) -> int:
     secrets = Secrets()
-    if command in ("gui", "serve", "collect", "backfill", "backup", "check"):
+    if command in ("gui", "serve", "collect", "backfill", "backup", "check", "notify"):
         try:
             ensure_layout(cfg.data_dir)
         except OSError as exc:
             raise StoreError(f"cannot create the data folder {cfg.data_dir}: {exc}") from exc
+        # the window and notify (its own table) log to the files only
         setup_logging(cfg.data_dir, cfg.log_level, lambda: secrets.seen,
-                      console=command != "gui")
+                      console=command not in ("gui", "notify"))
     handler = {"gui": _gui, "serve": _serve, "collect": _collect, "backfill": _backfill,
                "providers": _providers, "keys": _keys, "backup": _backup, "restore": _restore,
-               "check": _check}[command]
+               "check": _check, "notify": _notify}[command]
     return handler(cfg, args, secrets)
 
 
@@ -282,6 +284,36 @@ def _restore(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
     before = restore_backup(args.file, cfg.database_url)
     print(f"restored {cfg.db_path} from {args.file} ({before})")
     return 0
+
+
+# --- notify -------------------------------------------------------------------------------
+def _notify(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
+    """``notify test [NAME]``: a real test message per channel, one line of result each.
+    The database is not touched: the result is printed, not recorded."""
+    channels = cfg.notify_channels
+    if not channels:
+        raise UserError(f"no alert channels configured (add a [notify.channels.NAME] table "
+                        f"with an apprise url to {cfg.path})")
+    if args.name is not None and args.name not in channels:
+        raise UserError(f"no alert channel named '{args.name}' in {cfg.path} "
+                        f"(channels: {', '.join(channels)})")
+    results = asyncio.run(_notify_async(cfg, secrets, args.name))
+    _table(("channel", "url", "result", "detail"),
+           [(r.channel, r.url, r.status, r.reason or "-")
+            for r in results])
+    ok = sum(r.delivered for r in results)
+    print(f"\n{ok}/{len(results)} channels delivered")
+    return 0 if ok == len(results) else 1
+
+
+async def _notify_async(cfg: Config, secrets: Secrets, name: str | None) -> list[DeliveryResult]:
+    dispatcher = AlertDispatcher(cfg.notify_channels.values(), secrets,
+                                 policy=DeliveryPolicy(close_timeout=1.0))
+    await dispatcher.start()
+    try:
+        return await dispatcher.send_test(name)
+    finally:
+        await dispatcher.close()
 
 
 # --- check --------------------------------------------------------------------------------

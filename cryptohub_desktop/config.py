@@ -32,6 +32,11 @@ DEFAULT_SCHEDULE = {
     "whale_tracking": "every_5_min",
 }
 DEFAULT_WATCHLIST = ["BTC", "ETH", "BNB", "SOL", "XRP"]
+#: the alert kinds a [notify.channels.NAME] channel can receive (SPEC section 4)
+NOTIFY_KINDS = ("price_rule", "provider_down", "quota", "staleness", "divergence",
+                "instance_lost")
+#: alert severities, lowest first
+SEVERITIES = ("info", "warning", "critical")
 
 _INTERVAL = re.compile(r"^every_(\d+)_(sec|second|min|minute|hour|day)s?$")
 _UNIT = {"sec": 1, "second": 1, "min": 60, "minute": 60, "hour": 3600, "day": 86400}
@@ -63,6 +68,33 @@ class ProviderConfig:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class NotifyChannelConfig:
+    """One ``[notify.channels.NAME]`` table: where alerts go and which ones.
+
+    Attributes:
+        url: the apprise URL as written; ``{ENTRY_NAME}`` placeholders are resolved
+            from the environment / keychain by the dispatcher, never here.
+        kinds: the alert kinds it receives (default: all of :data:`NOTIFY_KINDS`).
+        min_severity: the lowest severity it receives (default ``warning``).
+        quiet_hours: ``(start, end)`` as minutes after local midnight, or None.
+    """
+
+    name: str
+    url: str
+    kinds: tuple[str, ...] = NOTIFY_KINDS
+    min_severity: str = "warning"
+    quiet_hours: tuple[int, int] | None = None
+
+    @property
+    def quiet_hours_text(self) -> str | None:
+        """The quiet hours as written in the config (``"22:00-07:00"``)."""
+        if self.quiet_hours is None:
+            return None
+        a, b = self.quiet_hours
+        return f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}"
+
+
 @dataclass
 class Config:
     """The whole configuration; ``path`` is the file it came from (may not exist)."""
@@ -81,6 +113,7 @@ class Config:
     consensus_max_age_seconds: int = 600
     log_level: str = "INFO"
     theme: str = "system"  # [ui] theme: system / light / dark
+    notify_channels: dict[str, NotifyChannelConfig] = field(default_factory=dict)
 
     def provider(self, provider_id: str) -> ProviderConfig:
         return self.providers.get(provider_id) or ProviderConfig()
@@ -128,7 +161,8 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
                  known_providers: set[str] | None = None) -> Config:
     """Validate a parsed TOML document into a :class:`Config`."""
     _unknown(raw, {"server", "schedule", "retention", "database", "providers", "watchlist",
-                   "backup", "consensus", "logging", "ui", "data_dir"}, str(path.name))
+                   "backup", "consensus", "logging", "ui", "notify", "data_dir"},
+             str(path.name))
     dd = raw.get("data_dir")
     if data_dir is None:  # --data-dir, then $CRYPTOHUB_DATA_DIR, then the file, then default
         if dd and not os.environ.get("CRYPTOHUB_DATA_DIR"):
@@ -201,6 +235,8 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
     if cfg.theme not in ("system", "light", "dark"):
         raise ConfigError(f"[ui] theme must be system, light or dark, got {cfg.theme!r}")
 
+    cfg.notify_channels = _notify(raw.get("notify", {}))
+
     provs = _expect(raw.get("providers", {}), dict, "[providers]")
     for pid, table in provs.items():
         where = f"[providers.{pid}]"
@@ -220,6 +256,70 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
         pc.options = table
         cfg.providers[pid] = pc
     return cfg
+
+
+_CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_ENTRY_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_QUIET = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)-([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _notify(value: Any) -> dict[str, NotifyChannelConfig]:
+    """``[notify]``: only ``[notify.channels.NAME]`` tables, each checked key by key."""
+    table = _expect(value, dict, "[notify]")
+    _unknown(table, {"channels"}, "[notify]")
+    channels = _expect(table.get("channels", {}), dict, "[notify.channels]")
+    out: dict[str, NotifyChannelConfig] = {}
+    for name, raw in channels.items():
+        where = f"[notify.channels.{name}]"
+        if not _CHANNEL_NAME.match(name):
+            raise ConfigError(f"{where}: a channel name is letters, digits, - and _ "
+                              "(at most 40)")
+        raw = _expect(raw, dict, where)
+        _unknown(raw, {"url", "kinds", "min_severity", "quiet_hours"}, where)
+        if "url" not in raw:
+            raise ConfigError(f"{where} url is required (an apprise URL like "
+                              "json://host/path or mailto://...)")
+        url = _expect(raw["url"], str, f"{where} url").strip()
+        if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$", url):
+            raise ConfigError(f"{where} url must be an apprise URL like schema://..., "
+                              "without spaces")
+        for inner in _PLACEHOLDER.findall(url):
+            if not _ENTRY_NAME.match(inner):
+                raise ConfigError(f"{where} url: placeholder {{{inner}}} must be an entry "
+                                  "name in upper case, like {TELEGRAM_BOT_TOKEN}")
+        kinds = _expect(raw.get("kinds", list(NOTIFY_KINDS)), list, f"{where} kinds")
+        for k in kinds:
+            if k not in NOTIFY_KINDS:
+                raise ConfigError(f"{where} kinds: unknown kind {k!r} "
+                                  f"(known: {', '.join(NOTIFY_KINDS)})")
+        if not kinds:
+            raise ConfigError(f"{where} kinds must name at least one of "
+                              f"{', '.join(NOTIFY_KINDS)}")
+        severity = raw.get("min_severity", "warning")
+        if severity not in SEVERITIES:
+            raise ConfigError(f"{where} min_severity must be info, warning or critical, "
+                              f"got {severity!r}")
+        quiet = None
+        if "quiet_hours" in raw:
+            quiet = _quiet_hours(_expect(raw["quiet_hours"], str, f"{where} quiet_hours"),
+                                 f"{where} quiet_hours")
+        out[name] = NotifyChannelConfig(name=name, url=url,
+                                        kinds=tuple(k for k in NOTIFY_KINDS if k in kinds),
+                                        min_severity=severity, quiet_hours=quiet)
+    return out
+
+
+def _quiet_hours(text: str, where: str) -> tuple[int, int]:
+    m = _QUIET.match(text.replace(" ", ""))
+    if not m:
+        raise ConfigError(f"{where} must be local times like \"22:00-07:00\", got {text!r}")
+    start = int(m.group(1)) * 60 + int(m.group(2))
+    end = int(m.group(3)) * 60 + int(m.group(4))
+    if start == end:
+        raise ConfigError(f"{where}: start and end are the same time ({text!r}); "
+                          "leave quiet_hours out for none")
+    return start, end
 
 
 def _level(value: Any, where: str) -> str:

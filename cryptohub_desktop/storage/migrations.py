@@ -8,6 +8,7 @@ is version 1. Each step runs in one transaction and is recorded.
 Versions:
     1. the original system's tables (SPEC section 6)
     2. market_prices.quote, .deviation_pct, .outlier (quote currency and consensus flags)
+    3. notify_deliveries (alert delivery results per channel, engine.notify)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from cryptohub_desktop.core.errors import StoreError
 from cryptohub_desktop.core.time import to_db, utcnow
-from cryptohub_desktop.storage.models import ALL_MODELS, SchemaVersion
+from cryptohub_desktop.storage.models import ALL_MODELS, NotifyDelivery, SchemaVersion
 
 log = logging.getLogger("cryptohub.store")
 
@@ -37,10 +38,15 @@ def _v2(db: Database, m: SchemaMigrator) -> None:
     migrate(*ops)
 
 
+def _v3(db: Database, m: SchemaMigrator) -> None:
+    db.create_tables([NotifyDelivery])  # safe: kept if present; peewee DDL, any backend
+
+
 STEPS: list[tuple[int, str, Callable[[Database, SchemaMigrator], None]]] = [
     (2, "market_prices quote currency and consensus flags", _v2),
+    (3, "notify_deliveries: alert delivery results per channel", _v3),
 ]
-LATEST = 2
+LATEST = 3
 
 
 def current_version(db: Database) -> int:

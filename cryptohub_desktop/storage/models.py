@@ -166,6 +166,31 @@ class Alert(BaseModel):
         table_name = "alerts"
 
 
+class NotifyDelivery(BaseModel):
+    """One message to one alert channel (engine.notify): delivered, or failed and why.
+
+    ``url`` is the channel's masked URL and ``reason`` is masked: no channel secret is
+    ever stored. ``repeats`` > 0 marks a summary of that many repeated alerts;
+    ``kind`` is ``test`` for a test message.
+    """
+
+    id = AutoField()
+    timestamp = DateTimeField(index=True)
+    channel = CharField(index=True)
+    url = TextField()
+    alert_id = IntegerField(null=True, index=True)
+    alert_type = CharField()
+    kind = CharField()
+    severity = CharField()
+    status = CharField()  # delivered / failed
+    attempts = IntegerField(default=1)
+    reason = TextField(null=True)
+    repeats = IntegerField(default=0)
+
+    class Meta:
+        table_name = "notify_deliveries"
+
+
 class SystemMetric(BaseModel):
     id = AutoField()
     timestamp = DateTimeField(index=True)
@@ -388,7 +413,7 @@ class SchemaVersion(BaseModel):
 
 MONITORING = [ProviderRow, ConnectionAttempt, DataCollection, RateLimitUsage, ScheduleConfig,
               ScheduleCompliance, FailureLog, Alert, SystemMetric, SourcePool, PoolMember,
-              RotationHistory, RotationState]
+              RotationHistory, RotationState, NotifyDelivery]
 DATA = [MarketPrice, OHLCV, NewsArticleRow, WhaleTransaction, SentimentMetricRow, GasPriceRow,
         BlockchainStat, RpcNodeStatus, OnchainMetricRow]
 ALL_MODELS = [*MONITORING, *DATA, SchemaVersion]
@@ -401,6 +426,7 @@ RETAINED = {
     ConnectionAttempt: "timestamp", DataCollection: "actual_fetch_time",
     RateLimitUsage: "timestamp", ScheduleCompliance: "timestamp", FailureLog: "timestamp",
     SystemMetric: "timestamp", RotationHistory: "timestamp", Alert: "timestamp",
+    NotifyDelivery: "timestamp",
     MarketPrice: "timestamp", OHLCV: "open_time", NewsArticleRow: "published_at",
     WhaleTransaction: "timestamp", SentimentMetricRow: "timestamp", GasPriceRow: "timestamp",
     BlockchainStat: "timestamp", RpcNodeStatus: "timestamp", OnchainMetricRow: "timestamp",

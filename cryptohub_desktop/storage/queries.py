@@ -7,6 +7,7 @@ Pure functions of the database: no hub state, no Qt. They return plain data
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from cryptohub_desktop.storage.models import (
     GasPriceRow,
     MarketPrice,
     NewsArticleRow,
+    NotifyDelivery,
     OnchainMetricRow,
     ProviderRow,
     RotationHistory,
@@ -272,6 +274,17 @@ def recent_alerts(limit: int, unacknowledged_only: bool = False) -> list[dict[st
     if unacknowledged_only:
         q = q.where(Alert.acknowledged == False)  # noqa: E712 - peewee expression
     return [_aware(r) for r in q.order_by(Alert.id.desc()).limit(limit).dicts()]
+
+
+def notify_deliveries(alert_ids: Sequence[int] | None = None, channel: str | None = None,
+                      limit: int = 200) -> list[dict[str, Any]]:
+    """Recorded alert deliveries, newest first: of the given alerts, of one channel, or all."""
+    q = NotifyDelivery.select()
+    if alert_ids is not None:
+        q = q.where(NotifyDelivery.alert_id.in_(list(alert_ids)))
+    if channel is not None:
+        q = q.where(NotifyDelivery.channel == channel)
+    return [_aware(r) for r in q.order_by(NotifyDelivery.id.desc()).limit(limit).dicts()]
 
 
 def rotation_rows(pools: list[str], limit: int) -> dict[str, list[dict[str, Any]]]:

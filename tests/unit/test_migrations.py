@@ -46,5 +46,27 @@ def test_v1_database_upgrades_and_keeps_its_rows(tmp_path):
         store.close()
     con = sqlite3.connect(path)
     versions = [r[0] for r in con.execute("select version from schema_version order by 1")]
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3]
     assert con.execute("select count(*) from providers").fetchone()[0] == 1
+
+
+def test_v2_database_gains_the_notify_deliveries_table(tmp_path):
+    """A v2 database upgrades to v3: notify_deliveries appears, existing rows stay."""
+    path = tmp_path / "v2.db"
+    store = Store.open(f"sqlite:///{path}")
+    store.close()
+    con = sqlite3.connect(path)
+    con.execute("drop table notify_deliveries")
+    con.execute("update schema_version set version = 2")
+    con.execute("insert into alerts (timestamp, alert_type, severity, message, acknowledged) "
+                "values ('2025-01-01 00:00:00', 'staleness', 'warning', 'm', 0)")
+    con.commit()
+    con.close()
+    store = Store.open(f"sqlite:///{path}")
+    store.close()
+    con = sqlite3.connect(path)
+    cols = {r[1] for r in con.execute("pragma table_info(notify_deliveries)")}
+    assert {"timestamp", "channel", "url", "alert_id", "kind", "status", "attempts", "reason",
+            "repeats"} <= cols
+    assert [r[0] for r in con.execute("select version from schema_version order by 1")] == [2, 3]
+    assert con.execute("select count(*) from alerts").fetchone()[0] == 1
