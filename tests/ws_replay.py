@@ -85,7 +85,7 @@ class Connection:
 
 
 class ReplayWS:
-    """The replay server; ``sessions[i]`` scripts connection i (the last one repeats).
+    """The replay server; ``sessions[i]`` scripts handshake i (the last one repeats).
 
     Args:
         sessions: one script per connection.
@@ -99,6 +99,7 @@ class ReplayWS:
         self.ping_reply = ping_reply
         self.connections: list[Connection] = []
         self.handshakes = 0
+        self._scripts: dict[int, Session] = {}
         self._server: Server | None = None
 
     @property
@@ -125,13 +126,14 @@ class ReplayWS:
         session = self._session(self.handshakes)
         self.handshakes += 1
         if session.http_status is None:
+            self._scripts[id(conn)] = session
             return None
         status = HTTPStatus(session.http_status)
         headers = Headers({"Retry-After": "60"} if status == 429 else {})
         return Response(status.value, status.phrase, headers, b"refused by the replay server\n")
 
     async def _handle(self, ws: ServerConnection) -> None:
-        session = self._session(len(self.connections))
+        session = self._scripts.pop(id(ws))
         record = Connection(opened=time.monotonic())
         self.connections.append(record)
         if not session.pong:

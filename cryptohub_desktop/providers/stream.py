@@ -312,20 +312,23 @@ class StreamClient:
     # -- the loop ------------------------------------------------------------------
 
     async def _run(self) -> None:
-        failures = 0          # consecutive sessions that brought no data
-        gap = 0.0             # the last gap between two attempts while they fail
+        streak = 0            # reconnects since the stream last brought data
+        gap = 0.0             # the widest gap between two attempts while they keep failing
         previous: float | None = None
+        failed = False
         while not self._stopped:
             if previous is None:
                 self._set_state(StreamState("connecting"))
             else:
-                self._set_state(StreamState("reconnecting", failures + 1))
-                delay = self._backoff(failures + 1)
-                at = max(self._clock() + delay, previous + gap)
+                streak += 1
+                self._set_state(StreamState("reconnecting", streak))
+                at = self._clock() + self._backoff(streak)
+                if failed:
+                    at = max(at, previous + gap)
                 await self._wait_until(at)
             await self._wait_until(self._budget_free_at())
             now = self._clock()
-            if previous is not None and failures:
+            if previous is not None and failed:
                 gap = max(gap, now - previous)
             previous = now
             self.attempts.append(now)
@@ -333,10 +336,9 @@ class StreamClient:
             if self.rejection is not None:
                 self._set_state(StreamState("rejected", detail=self.rejection))
                 return
+            failed = not healthy
             if healthy:
-                failures, gap = 0, 0.0
-            else:
-                failures += 1
+                streak, gap = 0, 0.0
 
     def _backoff(self, attempt: int) -> float:
         s = self.settings
