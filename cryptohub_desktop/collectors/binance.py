@@ -25,7 +25,7 @@ pings. Limits: 5 incoming messages per second, 1024 streams and 24 hours per con
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -191,7 +191,7 @@ def stream_pairs(symbols: Sequence[str], symbol_map: SymbolMap) -> dict[str, str
     return pairs_for(symbols, symbol_map, SPEC.id)
 
 
-def stream_subscribe(pairs: Mapping[str, str]) -> list[str]:
+def stream_subscribe(pairs: Iterable[str]) -> list[str]:
     """One SUBSCRIBE for the 24h ticker and the 1-minute kline of every pair (lower case)."""
     params = [f"{pair.lower()}@{name}" for pair in pairs for name in ("ticker", "kline_1m")]
     return [json.dumps({"method": "SUBSCRIBE", "params": params, "id": 1})]
@@ -237,6 +237,9 @@ def parse_stream_kline(data: dict[str, Any], symbol: str) -> Candle:
 def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) -> Frame:
     """One frame of the combined (or raw) stream; ``pairs``: BTCUSDT -> BTC.
 
+    Binance accepts a stream of an unknown symbol silently (no data ever comes; the
+    watchdog sees it); its refusals are about the request itself and name no pair.
+
     Raises:
         UpstreamParseError: not JSON, or not a shape Binance documents.
     """
@@ -261,7 +264,7 @@ def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) 
 
 def stream_plans(pairs: Mapping[str, str], url: str, business_url: str | None) -> list[StreamPlan]:
     """One connection carries every watched pair (up to the 1024 streams allowed)."""
-    return [StreamPlan(SPEC.id, url, tuple(stream_subscribe(pairs)),
+    return [StreamPlan(SPEC.id, url, tuple(pairs), stream_subscribe,
                        partial(parse_stream_frame, pairs=dict(pairs)), PROTOCOL_PING)]
 
 

@@ -21,7 +21,8 @@ Limit: no more than 500 connections in 5 minutes per IP and domain.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -119,7 +120,7 @@ def stream_pairs(symbols: Sequence[str], symbol_map: SymbolMap) -> dict[str, str
     return pairs_for(symbols, symbol_map, SPEC.id)
 
 
-def stream_subscribe(pairs: Mapping[str, str]) -> list[str]:
+def stream_subscribe(pairs: Iterable[str]) -> list[str]:
     """``tickers.<pair>`` and ``kline.1.<pair>`` topics, 10 per subscribe request."""
     topics = [topic for pair in pairs for topic in (f"tickers.{pair}", f"kline.1.{pair}")]
     return [json.dumps({"op": "subscribe", "args": topics[i:i + TOPICS_PER_REQUEST]})
@@ -163,8 +164,15 @@ def parse_stream_candle(row: Any, symbol: str, pair: str) -> Candle:
     )
 
 
+#: One of our topics named in a refusal ("error:handler not found,topic:tickers.NOPEUSDT").
+_OUR_TOPIC = re.compile(r"(?:^|[\s:,])(?:tickers|kline\.1)\.([A-Z0-9]+)\b")
+
+
 def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) -> Frame:
     """One public-stream message; ``pairs``: BTCUSDT -> BTC.
+
+    A refusal that names one of our topics names its pair; a refused request can leave
+    the other topics of the connection silent, so the door resubscribes without it.
 
     Raises:
         UpstreamParseError: not JSON, or not a documented shape.
@@ -177,9 +185,11 @@ def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) 
         if op == "subscribe":
             if message.get("success") is True:
                 return Frame("ack")
-            reason = message.get("ret_msg") or "subscription refused"
+            reason = str(message.get("ret_msg") or "subscription refused")
+            topic = _OUR_TOPIC.search(reason)
             return Frame("rejected", message=f"Bybit: {reason} (req_id "
-                                             f"{message.get('req_id') or '-'})")
+                                             f"{message.get('req_id') or '-'})",
+                         subject=topic.group(1) if topic else "")
         return Frame("info", message=str(op))
     topic = str(field(message, "topic", "message"))
     pair = topic.rsplit(".", 1)[-1]
@@ -203,7 +213,7 @@ def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) 
 
 def stream_plans(pairs: Mapping[str, str], url: str, business_url: str | None) -> list[StreamPlan]:
     """One connection carries every watched pair's tickers and 1-minute klines."""
-    return [StreamPlan(SPEC.id, url, tuple(stream_subscribe(pairs)),
+    return [StreamPlan(SPEC.id, url, tuple(pairs), stream_subscribe,
                        partial(parse_stream_frame, pairs=dict(pairs)), WS_PING)]
 
 

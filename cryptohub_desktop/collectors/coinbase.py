@@ -29,7 +29,8 @@ volume of such a candle would be wrong.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -159,7 +160,7 @@ def stream_pairs(symbols: Sequence[str], symbol_map: SymbolMap) -> dict[str, str
     return pairs_for(symbols, symbol_map, SPEC.id)
 
 
-def stream_subscribe(pairs: Mapping[str, str]) -> list[str]:
+def stream_subscribe(pairs: Iterable[str]) -> list[str]:
     """One subscribe for the ticker and heartbeat channels of every product."""
     return [json.dumps({"type": "subscribe", "product_ids": list(pairs),
                         "channels": ["ticker", "heartbeat"]})]
@@ -185,8 +186,15 @@ def parse_stream_ticker(message: dict[str, Any], symbol: str, received: datetime
     )
 
 
+#: The reason Coinbase gives for a product it does not list.
+_INVALID_PRODUCT = re.compile(r"^(\S+) is not a valid product")
+
+
 def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) -> Frame:
     """One feed message; ``pairs``: BTC-USD -> BTC.
+
+    A refused subscribe names the product it refused in ``reason``; the whole request
+    fails with it, so the door subscribes again without that product.
 
     Raises:
         UpstreamParseError: not JSON, or a message without a ``type``.
@@ -204,15 +212,17 @@ def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) 
         return Frame("ack")
     if kind == "error":
         text = ": ".join(str(message[k]) for k in ("message", "reason") if message.get(k))
-        if "subscribe" in text.lower() or "not a valid product" in text:
-            return Frame("rejected", message=f"Coinbase: {text}")
+        product = _INVALID_PRODUCT.search(str(message.get("reason", "")))
+        if "subscribe" in text.lower() or product:
+            return Frame("rejected", message=f"Coinbase: {text}",
+                         subject=product.group(1) if product else "")
         return Frame("error", message=f"Coinbase: {text}")
     return Frame("info", message=str(kind))
 
 
 def stream_plans(pairs: Mapping[str, str], url: str, business_url: str | None) -> list[StreamPlan]:
     """One connection carries every watched product."""
-    return [StreamPlan(SPEC.id, url, tuple(stream_subscribe(pairs)),
+    return [StreamPlan(SPEC.id, url, tuple(pairs), stream_subscribe,
                        partial(parse_stream_frame, pairs=dict(pairs)), PROTOCOL_PING)]
 
 

@@ -27,7 +27,7 @@ answered by ``{"method": "pong", ...}``; the server also sends ``{"channel":
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -242,7 +242,7 @@ def stream_pairs(symbols: Sequence[str], symbol_map: SymbolMap) -> dict[str, str
     return out
 
 
-def stream_subscribe(pairs: Mapping[str, str]) -> list[str]:
+def stream_subscribe(pairs: Iterable[str]) -> list[str]:
     """The ticker and the 1-minute ohlc subscriptions for every pair."""
     symbols = list(pairs)
     return [
@@ -318,7 +318,9 @@ def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) 
             if message.get("success") is True:
                 return Frame("ack")
             error = message.get("error") or "subscription refused"
-            return Frame("rejected", message=f"Kraken: {error}")
+            symbol = message.get("symbol")
+            return Frame("rejected", message=f"Kraken: {error}",
+                         subject=symbol if isinstance(symbol, str) else "")
         if message.get("success") is False:
             return Frame("error", message=f"Kraken {method}: {message.get('error')}")
         return Frame("info", message=str(method))
@@ -343,7 +345,7 @@ def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) 
 
 def stream_plans(pairs: Mapping[str, str], url: str, business_url: str | None) -> list[StreamPlan]:
     """One connection carries both channels of every watched pair."""
-    return [StreamPlan(SPEC.id, url, tuple(stream_subscribe(pairs)),
+    return [StreamPlan(SPEC.id, url, tuple(pairs), stream_subscribe,
                        partial(parse_stream_frame, pairs=dict(pairs)), WS_PING)]
 
 

@@ -21,7 +21,8 @@ silent for 30 s; the client sends the text ``ping`` and gets the text ``pong``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -119,7 +120,7 @@ def stream_pairs(symbols: Sequence[str], symbol_map: SymbolMap) -> dict[str, str
     return pairs_for(symbols, symbol_map, SPEC.id)
 
 
-def stream_subscribe(pairs: Mapping[str, str], channel: str) -> list[str]:
+def stream_subscribe(pairs: Iterable[str], channel: str) -> list[str]:
     """One subscribe of ``channel`` ("tickers" or "candle1m") for every instrument."""
     return [json.dumps({"op": "subscribe",
                         "args": [{"channel": channel, "instId": inst} for inst in pairs]})]
@@ -160,8 +161,15 @@ def parse_stream_candle(row: Any, symbol: str, inst: str, interval: str) -> Cand
     )
 
 
+#: The instrument an OKX error message names ("instId:BTC-XXX", "\"instId\" : \"BTC-XXX\"").
+_INST_ID = re.compile(r"instId\W+([A-Za-z0-9-]+)")
+
+
 def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) -> Frame:
     """One frame of either endpoint; ``pairs``: BTC-USDT -> BTC.
+
+    An ``error`` event answers a subscribe; the instrument it names (code 60018 "...
+    instId:X doesn't exist") is the refused pair.
 
     Raises:
         UpstreamParseError: not JSON (other than ``pong``), or not a documented shape.
@@ -174,8 +182,10 @@ def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) 
         if event == "subscribe":
             return Frame("ack")
         if event == "error":
-            return Frame("rejected",
-                         message=f"OKX code {message.get('code')}: {message.get('msg')}")
+            text = str(message.get("msg", ""))
+            inst = _INST_ID.search(text)
+            return Frame("rejected", message=f"OKX code {message.get('code')}: {text}",
+                         subject=inst.group(1) if inst else "")
         return Frame("info", message=f"{event}: {message.get('msg', '')}".strip(": "))
     arg = as_dict(field(message, "arg", "push"), "arg")
     channel = str(arg.get("channel"))
@@ -197,11 +207,11 @@ def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) 
 def stream_plans(pairs: Mapping[str, str], url: str, business_url: str | None) -> list[StreamPlan]:
     """Tickers on the public endpoint, 1-minute candles on the business endpoint."""
     parse = partial(parse_stream_frame, pairs=dict(pairs))
-    plans = [StreamPlan(f"{SPEC.id} public", url, tuple(stream_subscribe(pairs, "tickers")),
-                        parse, WS_PING)]
+    plans = [StreamPlan(f"{SPEC.id} public", url, tuple(pairs),
+                        partial(stream_subscribe, channel="tickers"), parse, WS_PING)]
     if business_url:
-        plans.append(StreamPlan(f"{SPEC.id} business", business_url,
-                                tuple(stream_subscribe(pairs, "candle1m")), parse, WS_PING))
+        plans.append(StreamPlan(f"{SPEC.id} business", business_url, tuple(pairs),
+                                partial(stream_subscribe, channel="candle1m"), parse, WS_PING))
     return plans
 
 

@@ -15,8 +15,10 @@ does the rest, the same way for every exchange:
   ``reconnect_max_seconds``; the gap between two attempts never shrinks while they keep
   failing, and no more than ``max_connects_per_5min`` attempts start in any 300 s window
   (an attempt waits for the budget instead);
-- a subscription the exchange rejects (unknown symbol or channel) is reported once as a
-  provider error and ends the stream: state "rejected", no reconnect loop;
+- a subscription the exchange rejects is reported once as a provider error and never
+  retried: when the refusal names one of the pairs (an unlisted symbol), that pair is
+  dropped and the connection is remade at once for the others; when it names none, or
+  every pair is refused, the stream ends in the state "rejected". No reconnect loop;
 - a bad frame (not JSON, wrong schema, binary) is reported as ``parse_error`` and the
   stream goes on.
 
@@ -39,7 +41,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
@@ -92,17 +94,19 @@ class Frame:
 
     Attributes:
         kind: "data" (market data; resets the watchdog), "ack" (a subscription was
-            accepted), "rejected" (a subscription was refused: ends the stream), "pong"
+            accepted), "rejected" (a subscription was refused), "pong"
             (answer to our ping message), "heartbeat" (server keep-alive), "info"
             (anything else to ignore) or "error" (an upstream error that does not end
             the stream).
         records: the normalized records of a data frame (may be empty).
         message: the exchange's text for rejected / error / info frames.
+        subject: the exchange pair a rejection names ("XBT/USD"), "" when it names none.
     """
 
     kind: FrameKind
     records: tuple[Record, ...] = ()
     message: str = ""
+    subject: str = ""
 
 
 #: A pure frame parser: (frame text, receive time) -> Frame; raises UpstreamParseError.
@@ -131,16 +135,24 @@ class StreamPlan:
     Attributes:
         name: shown in logs and errors, e.g. "okx business".
         url: the endpoint (``ws://`` or ``wss://``).
-        subscribe: text frames sent, in order, after every (re)connect.
+        pairs: the exchange pairs followed on this connection.
+        messages: builds the subscribe frames (sent in order after every (re)connect)
+            for a list of pairs; called again without the pairs the exchange refused.
         parse: the exchange's pure frame parser, bound to the watched pairs.
         ping: the exchange's ping rule.
     """
 
     name: str
     url: str
-    subscribe: tuple[str, ...]
+    pairs: tuple[str, ...]
+    messages: Callable[[Iterable[str]], list[str]]
     parse: FrameParser
     ping: PingRule = PROTOCOL_PING
+
+    @property
+    def subscribe(self) -> tuple[str, ...]:
+        """The subscribe frames for all the plan's pairs."""
+        return tuple(self.messages(self.pairs))
 
 
 #: (watched pairs: exchange pair -> plain symbol, url, business url) -> connection plans
@@ -264,10 +276,14 @@ class StreamClient:
         self._task: asyncio.Task[None] | None = None
         self._ws: ClientConnection | None = None
         self._stopped = False
+        self._refused_now = False
         #: clock times at which connection attempts started (the budget's memory)
         self.attempts: deque[float] = deque()
         #: clock time of the last data frame, None before the first one
         self.last_data: float | None = None
+        #: pairs the exchange refused: reported once, never subscribed again
+        self.refused: set[str] = set()
+        #: why the stream ended in "rejected", None while it has not
         self.rejection: str | None = None
 
     # -- public API ----------------------------------------------------------------
@@ -336,9 +352,10 @@ class StreamClient:
             if self.rejection is not None:
                 self._set_state(StreamState("rejected", detail=self.rejection))
                 return
-            failed = not healthy
-            if healthy:
+            failed = not (healthy or self._refused_now)
+            if not failed:
                 streak, gap = 0, 0.0
+            self._refused_now = False
 
     def _backoff(self, attempt: int) -> float:
         s = self.settings
@@ -392,7 +409,8 @@ class StreamClient:
         now = self._clock()
         session = _Session(opened=now, last_data=now)
         try:
-            for message in self.plan.subscribe:
+            for message in self.plan.messages([p for p in self.plan.pairs
+                                               if p not in self.refused]):
                 await ws.send(message)
         except ConnectionClosed as exc:
             self._error("connection_error", f"{self.plan.name}: closed while subscribing: {exc}")
@@ -414,15 +432,15 @@ class StreamClient:
         elif ending == "pong_timeout":
             self._error("timeout", f"{self.plan.name}: no pong within "
                                    f"{self.settings.pong_timeout_seconds:g} s; reconnecting")
-        elif ending != "rejected":
+        elif ending not in ("rejected", "refused"):
             self._error("connection_error", f"{self.plan.name}: {ending}")
         return session.got_data
 
     async def _read(self, ws: ClientConnection, session: _Session) -> str:
         try:
             async for raw in ws:
-                if self._handle(raw, session) == "rejected":
-                    return "rejected"
+                if (outcome := self._handle(raw, session)) in ("rejected", "refused"):
+                    return outcome
         except ConnectionClosed as exc:
             return f"connection lost ({_close_text(exc)})"
         return f"closed by the server ({_close_text(ws.close_exc)})"
@@ -453,14 +471,26 @@ class StreamClient:
         elif frame.kind == "pong":
             session.pong.set()
         elif frame.kind == "rejected":
-            self.rejection = frame.message or "subscription rejected"
-            self._error("subscription_rejected", f"{self.plan.name}: {self.rejection}")
-            return "rejected"
+            return self._rejected(frame)
         elif frame.kind == "error":
             self._error("stream_error", f"{self.plan.name}: {frame.message}")
         else:
             log.debug("stream %s: %s %s", self.plan.name, frame.kind, frame.message)
         return frame.kind
+
+    def _rejected(self, frame: Frame) -> str:
+        """A refusal: "refused" drops one pair and resubscribes, "rejected" ends the stream."""
+        message = frame.message or "subscription rejected"
+        if frame.subject in self.refused:
+            return "ignored"  # the same pair refused on another channel: told already
+        self._error("subscription_rejected", f"{self.plan.name}: {message}")
+        if frame.subject in self.plan.pairs:
+            self.refused.add(frame.subject)
+            if not self.refused.issuperset(self.plan.pairs):
+                self._refused_now = True
+                return "refused"
+        self.rejection = message
+        return "rejected"
 
     async def _watchdog(self, session: _Session) -> str:
         stale_after = self.settings.stale_after_seconds

@@ -164,7 +164,7 @@ async def test_pong_never_answered_recycles_the_connection(module):
 
 
 async def test_rejected_subscription_is_one_provider_error_and_no_reconnect_loop():
-    """The exchange refuses the product: one subscription_rejected error, state rejected, done."""
+    """A refusal naming none of our pairs: one subscription_rejected error, state rejected, done."""
     rec = Recorder()
     sessions = [Session(reject=frame("coinbase", "subscribe_error.json"))]
     async with ReplayWS(sessions) as srv:
@@ -180,6 +180,44 @@ async def test_rejected_subscription_is_one_provider_error_and_no_reconnect_loop
     assert [e for _, e, _ in rec.errors] == ["subscription_rejected"]
     assert client.rejection is not None
     assert rec.names() == ["connecting", "rejected", "stopped"]
+
+
+async def test_one_refused_pair_is_dropped_once_and_the_others_stay_live():
+    """Kraken refuses XBT/USD: one error naming it, resubscribed without it, BTC/USD live."""
+    rec = Recorder()
+    rejected = frame("kraken", "subscribe_rejected.json")
+    ack, tick = frame("kraken", "subscribe_ack.json"), frame("kraken", "ticker_snapshot_btc.json")
+    sessions = [Session(acks=[ack, rejected, rejected], frames=[tick]),
+                Session(acks=[ack], frames=[tick])]
+    async with ReplayWS(sessions, ping_reply=lambda t: None) as srv:
+        (plan,) = kraken.stream_plans({"BTC/USD": "BTC", "XBT/USD": "BTC"}, srv.url, None)
+        async with rec.client(plan) as client:
+            await until(lambda: len(srv.connections) == 2 and rec.records, 3)
+            await asyncio.sleep(0.3)
+            assert client.state == StreamState("live")
+        resent = [json.loads(m)["params"]["symbol"] for m in srv.connections[1].received]
+    assert json.loads(plan.subscribe[0])["params"]["symbol"] == ["BTC/USD", "XBT/USD"]
+    assert resent == [["BTC/USD"], ["BTC/USD"]]
+    assert client.refused == {"XBT/USD"} and client.rejection is None
+    (message,) = rec.errors_of("subscription_rejected")
+    assert message == "kraken: Kraken: Currency pair not supported XBT/USD"
+    assert rec.names() == ["connecting", "reconnecting (1)", "live", "stopped"]
+    assert len(srv.connections) == 2
+
+
+async def test_every_pair_refused_ends_the_stream():
+    """When the only pair is refused there is nothing left to follow: state rejected."""
+    rec = Recorder()
+    sessions = [Session(acks=[frame("kraken", "subscribe_rejected.json")])]
+    async with ReplayWS(sessions, ping_reply=lambda t: None) as srv:
+        (plan,) = kraken.stream_plans({"XBT/USD": "BTC"}, srv.url, None)
+        client = rec.client(plan)
+        await until(lambda: client.start().done(), 3)
+        assert len(srv.connections) == 1
+        await client.stop()
+    assert client.state == StreamState("stopped") and client.refused == {"XBT/USD"}
+    assert rec.names() == ["connecting", "rejected", "stopped"]
+    assert len(rec.errors_of("subscription_rejected")) == 1
 
 
 async def test_bad_frames_are_parse_errors_and_the_stream_keeps_going():

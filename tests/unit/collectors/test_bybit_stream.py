@@ -83,6 +83,14 @@ def test_ack_pong_and_refusals_are_recognised():
                                          "Bybit: subscription refused (req_id 10001)")
     named = parse(frame("bybit", "subscribe_failure_topic.json"))
     assert "Invalid topic: invalid.topic.BTCUSDT" in named.message
+    assert (bare.subject, named.subject) == ("", "")  # neither names one of our topics
+
+
+def test_a_refusal_naming_our_topic_names_its_pair():
+    """"handler not found,topic:tickers.NOPEUSDT" names the pair NOPEUSDT."""
+    msg = json.loads(frame("bybit", "subscribe_failure.json"))
+    msg["ret_msg"] = "error:handler not found,topic:tickers.NOPEUSDT"
+    assert parse(json.dumps(msg)).subject == "NOPEUSDT"
 
 
 @pytest.mark.parametrize("text", [

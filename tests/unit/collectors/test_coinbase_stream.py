@@ -52,6 +52,7 @@ def test_heartbeat_ack_and_refusal_are_recognised():
     out = parse(frame("coinbase", "subscribe_error.json"))
     assert out.kind == "rejected"
     assert "GIBBERISH-USD is not a valid product" in out.message
+    assert out.subject == "GIBBERISH-USD"
 
 
 def test_other_errors_do_not_end_the_stream():

@@ -89,7 +89,8 @@ def test_ack_pong_heartbeat_and_rejection_are_recognised():
     assert parse(frame("kraken", "pong.json")).kind == "pong"
     assert parse(frame("kraken", "heartbeat.json")).kind == "heartbeat"
     out = parse(frame("kraken", "subscribe_rejected.json"))
-    assert (out.kind, out.message) == ("rejected", "Kraken: Currency pair not supported XBT/USD")
+    assert (out.kind, out.message, out.subject) == (
+        "rejected", "Kraken: Currency pair not supported XBT/USD", "XBT/USD")
 
 
 @pytest.mark.parametrize("text", [

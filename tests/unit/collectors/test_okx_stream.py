@@ -80,6 +80,15 @@ def test_pong_ack_and_error_are_recognised():
     out = parse(frame("okx", "subscribe_error.json"))
     assert out.kind == "rejected"
     assert out.message.startswith("OKX code 60012: Invalid request")
+    assert out.subject == "BTC-USD-191227"
+
+
+def test_a_60018_refusal_names_the_instrument():
+    """The "doesn't exist" refusal (code 60018) names the refused instId."""
+    msg = json.loads(frame("okx", "subscribe_error.json"))
+    msg.update(code="60018", msg="Wrong URL or channel:tickers,instId:NOPE-USDT doesn't exist.")
+    out = parse(json.dumps(msg))
+    assert (out.kind, out.subject) == ("rejected", "NOPE-USDT")
 
 
 @pytest.mark.parametrize("text", [
