@@ -16,7 +16,8 @@ for ``<pair>@ticker`` (24h rolling ticker, every 1000 ms) and ``<pair>@kline_1m`
 open candle, every 2000 ms, re-sent until ``x`` says it closed) of every watched pair.
 Events come wrapped as ``{"stream": ..., "data": <payload>}`` (a raw ``/ws`` URL sends
 the bare payload; both are read). The answer to SUBSCRIBE is ``{"result": null, "id": 1}``;
-a refused request is ``{"code": N, "msg": "..."}``. The server pings every 20 s and the
+a refused request is ``{"code": N, "msg": "..."}``; a ``serverShutdown`` event announces
+a disconnection (the door reconnects at once). The server pings every 20 s and the
 client answers with pongs (the websockets library does); our own keep-alive is protocol
 pings. Limits: 5 incoming messages per second, 1024 streams and 24 hours per connection,
 300 connection attempts per 5 minutes per IP.
@@ -252,6 +253,8 @@ def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) 
     data = as_dict(field(message, "data", "combined event"), "data") if "stream" in message \
         else message
     event = field(data, "e", "event")
+    if event == "serverShutdown":
+        return Frame("reconnect", message="serverShutdown")
     if event not in ("24hrTicker", "kline"):
         return Frame("info", message=str(event))
     symbol = pairs.get(str(field(data, "s", str(event))).upper())

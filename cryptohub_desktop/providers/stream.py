@@ -63,7 +63,8 @@ JITTER = 0.25
 #: How much of a bad frame is quoted in its parse_error message.
 QUOTE_CHARS = 120
 
-FrameKind = Literal["data", "ack", "rejected", "pong", "heartbeat", "info", "error"]
+FrameKind = Literal["data", "ack", "rejected", "pong", "heartbeat", "info", "error",
+                    "reconnect"]
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,9 @@ class Frame:
         kind: "data" (market data; resets the watchdog), "ack" (a subscription was
             accepted), "rejected" (a subscription was refused), "pong"
             (answer to our ping message), "heartbeat" (server keep-alive), "info"
-            (anything else to ignore) or "error" (an upstream error that does not end
-            the stream).
+            (anything else to ignore), "error" (an upstream error that does not end
+            the stream) or "reconnect" (the server is about to close this connection and
+            asks for a new one: it is remade at once, which is not a failure).
         records: the normalized records of a data frame (may be empty).
         message: the exchange's text for rejected / error / info frames.
         subject: the exchange pair a rejection names ("XBT/USD"), "" when it names none.
@@ -276,7 +278,7 @@ class StreamClient:
         self._task: asyncio.Task[None] | None = None
         self._ws: ClientConnection | None = None
         self._stopped = False
-        self._refused_now = False
+        self._ended_on_purpose = False  # the session ended on purpose: no backoff growth
         #: clock times at which connection attempts started (the budget's memory)
         self.attempts: deque[float] = deque()
         #: clock time of the last data frame, None before the first one
@@ -352,10 +354,10 @@ class StreamClient:
             if self.rejection is not None:
                 self._set_state(StreamState("rejected", detail=self.rejection))
                 return
-            failed = not (healthy or self._refused_now)
+            failed = not (healthy or self._ended_on_purpose)
             if not failed:
                 streak, gap = 0, 0.0
-            self._refused_now = False
+            self._ended_on_purpose = False
 
     def _backoff(self, attempt: int) -> float:
         s = self.settings
@@ -432,14 +434,15 @@ class StreamClient:
         elif ending == "pong_timeout":
             self._error("timeout", f"{self.plan.name}: no pong within "
                                    f"{self.settings.pong_timeout_seconds:g} s; reconnecting")
-        elif ending not in ("rejected", "refused"):
+        elif ending not in ("rejected", "refused", "reconnect"):
             self._error("connection_error", f"{self.plan.name}: {ending}")
         return session.got_data
 
     async def _read(self, ws: ClientConnection, session: _Session) -> str:
         try:
             async for raw in ws:
-                if (outcome := self._handle(raw, session)) in ("rejected", "refused"):
+                if (outcome := self._handle(raw, session)) in ("rejected", "refused",
+                                                               "reconnect"):
                     return outcome
         except ConnectionClosed as exc:
             return f"connection lost ({_close_text(exc)})"
@@ -474,6 +477,10 @@ class StreamClient:
             return self._rejected(frame)
         elif frame.kind == "error":
             self._error("stream_error", f"{self.plan.name}: {frame.message}")
+        elif frame.kind == "reconnect":
+            log.info("stream %s: the server asks to reconnect (%s)", self.plan.name, frame.message)
+            self._ended_on_purpose = True
+            return "reconnect"
         else:
             log.debug("stream %s: %s %s", self.plan.name, frame.kind, frame.message)
         return frame.kind
@@ -487,7 +494,7 @@ class StreamClient:
         if frame.subject in self.plan.pairs:
             self.refused.add(frame.subject)
             if not self.refused.issuperset(self.plan.pairs):
-                self._refused_now = True
+                self._ended_on_purpose = True
                 return "refused"
         self.rejection = message
         return "rejected"

@@ -269,6 +269,20 @@ async def test_refused_handshake_reports_its_http_status():
     assert "HTTP 429" in rec.errors[0][2]
 
 
+async def test_server_shutdown_notice_reconnects_at_once_without_an_error():
+    """Binance's serverShutdown event: the connection is remade at once, no failure reported."""
+    rec = Recorder()
+    settings = StreamSettings(reconnect_initial_seconds=0.1)
+    shutdown = frame("binance", "server_shutdown.json")
+    sessions = [Session(frames=[*BINANCE_LIVE.frames, shutdown], after=3, then="silence"),
+                BINANCE_LIVE]
+    async with ReplayWS(sessions) as srv:
+        async with rec.client(plan_at(binance, srv.url), settings):
+            await until(lambda: len(srv.connections) == 2 and len(rec.records) > 2, 3)
+    assert rec.errors == []
+    assert rec.names()[:3] == ["connecting", "live", "reconnecting (1)"]
+
+
 async def test_okx_two_endpoints_each_get_their_own_subscription():
     """OKX: tickers on the public URL, candle1m on the business URL, both live."""
     rec = Recorder()

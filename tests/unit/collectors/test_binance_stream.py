@@ -90,12 +90,12 @@ def test_raw_stream_payload_without_envelope_is_read():
 
 
 def test_ack_error_and_shutdown_are_recognised():
-    """SUBSCRIBE's null result is an ack, a code/msg answer a rejection, serverShutdown info."""
+    """SUBSCRIBE's null result is an ack, a code/msg answer a rejection, serverShutdown a reconnect."""
     assert parse(frame("binance", "subscribe_ack.json")).kind == "ack"
     rejected = parse(frame("binance", "subscribe_error.json"))
     assert rejected.kind == "rejected"
     assert "too many parameters" in rejected.message
-    assert parse(frame("binance", "server_shutdown.json")).kind == "info"
+    assert parse(frame("binance", "server_shutdown.json")).kind == "reconnect"
 
 
 def test_pair_not_watched_is_data_without_records():
