@@ -39,12 +39,14 @@ import asyncio
 import json
 import logging
 import random
+import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
@@ -62,6 +64,8 @@ BUDGET_WINDOW_SECONDS = 300.0
 JITTER = 0.25
 #: How much of a bad frame is quoted in its parse_error message.
 QUOTE_CHARS = 120
+#: Hosts reached directly even when a proxy is configured in the environment.
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 FrameKind = Literal["data", "ack", "rejected", "pong", "heartbeat", "info", "error",
                     "reconnect"]
@@ -253,6 +257,8 @@ class StreamClient:
         wall: UTC now, stamped on received frames.
         rng: randomness of the backoff jitter.
         open_timeout: seconds allowed for the TCP + TLS + WebSocket handshake.
+        ssl_context: the TLS context for ``wss://`` URLs (the one the engine builds for
+            HTTPS); None uses the system's default trust store.
 
     Callbacks run on the event loop and must not block; an exception in one is logged
     and the stream goes on.
@@ -263,7 +269,7 @@ class StreamClient:
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  wall: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
-                 open_timeout: float = 10.0) -> None:
+                 open_timeout: float = 10.0, ssl_context: ssl.SSLContext | None = None) -> None:
         self.plan = plan
         self.settings = settings or StreamSettings()
         self._on_records = on_records
@@ -274,6 +280,7 @@ class StreamClient:
         self._wall = wall
         self._rng = rng or random.Random()
         self._open_timeout = open_timeout
+        self._ssl = ssl_context
         self._state: StreamState | None = None
         self._task: asyncio.Task[None] | None = None
         self._ws: ClientConnection | None = None
@@ -381,8 +388,13 @@ class StreamClient:
     async def _attempt(self) -> bool:
         """One connection, from connect to its end; True when it brought data."""
         try:
+            extra: dict[str, Any] = {}
+            if self._ssl is not None and self.plan.url.startswith("wss:"):
+                extra["ssl"] = self._ssl
+            if urlsplit(self.plan.url).hostname in LOOPBACK:
+                extra["proxy"] = None  # a local server (tests, a relay) is never proxied
             ws = await connect(self.plan.url, open_timeout=self._open_timeout,
-                               ping_interval=None, close_timeout=1.0, max_queue=256)
+                               ping_interval=None, close_timeout=1.0, max_queue=256, **extra)
         except InvalidStatus as exc:
             status = exc.response.status_code
             kind = "rate_limited" if status == 429 else (
