@@ -12,9 +12,11 @@ does the rest, the same way for every exchange:
 - runs a watchdog: no *data* frame for ``stale_after_seconds`` (acks, heartbeats and
   pongs do not count) reports the state "stale" at once and recycles the connection;
 - reconnects with exponential backoff and jitter from ``reconnect_initial_seconds`` to
-  ``reconnect_max_seconds``; the gap between two attempts never shrinks while they keep
-  failing, and no more than ``max_connects_per_5min`` attempts start in any 300 s window
-  (an attempt waits for the budget instead);
+  ``reconnect_max_seconds`` (the jitter only stretches a delay); no more than
+  ``max_connects_per_5min`` attempts start in any 300 s window (an attempt waits for the
+  budget instead), and while attempts keep failing the gap between two of them never
+  shrinks, a wait the budget forced included. A connection that brought data resets
+  the backoff; a server that announces its shutdown is reconnected at once;
 - a subscription the exchange rejects is reported once as a provider error and never
   retried: when the refusal names one of the pairs (an unlisted symbol), that pair is
   dropped and the connection is remade at once for the others; when it names none, or
