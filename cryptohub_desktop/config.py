@@ -65,6 +65,9 @@ class ProviderConfig:
     enabled: bool | None = None  # None: enabled when its key (if any) is present
     interval: str | None = None
     base_url: str | None = None
+    ws_url: str | None = None  # the live stream's endpoint (SPEC section 14)
+    ws_business_url: str | None = None  # a second stream endpoint (OKX candles)
+    ws_enabled: bool = True  # false: no live stream for this provider
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -96,6 +99,20 @@ class NotifyChannelConfig:
 
 
 @dataclass
+class StreamsConfig:
+    """``[streams]`` (SPEC sections 4 and 14); the door reads it as StreamSettings."""
+
+    enabled: bool = True
+    stale_after_seconds: float = 15.0
+    ping_interval_seconds: float = 20.0
+    pong_timeout_seconds: float = 10.0
+    reconnect_initial_seconds: float = 1.0
+    reconnect_max_seconds: float = 60.0
+    max_connects_per_5min: int = 20
+    rest_fallback_after_seconds: float = 20.0
+
+
+@dataclass
 class Config:
     """The whole configuration; ``path`` is the file it came from (may not exist)."""
 
@@ -106,6 +123,7 @@ class Config:
     retention_days: int = 90
     database_url: str = ""
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    streams: StreamsConfig = field(default_factory=StreamsConfig)
     watchlist: list[str] = field(default_factory=lambda: list(DEFAULT_WATCHLIST))
     backup_keep: int = 7
     backup_daily: bool = True
@@ -161,7 +179,7 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
                  known_providers: set[str] | None = None) -> Config:
     """Validate a parsed TOML document into a :class:`Config`."""
     _unknown(raw, {"server", "schedule", "retention", "database", "providers", "watchlist",
-                   "backup", "consensus", "logging", "ui", "notify", "data_dir"},
+                   "backup", "consensus", "logging", "ui", "notify", "streams", "data_dir"},
              str(path.name))
     dd = raw.get("data_dir")
     if data_dir is None:  # --data-dir, then $CRYPTOHUB_DATA_DIR, then the file, then default
@@ -236,6 +254,7 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
         raise ConfigError(f"[ui] theme must be system, light or dark, got {cfg.theme!r}")
 
     cfg.notify_channels = _notify(raw.get("notify", {}))
+    cfg.streams = _streams(_expect(raw.get("streams", {}), dict, "[streams]"))
 
     provs = _expect(raw.get("providers", {}), dict, "[providers]")
     for pid, table in provs.items():
@@ -253,6 +272,14 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
             pc.base_url = _expect(table.pop("base_url"), str, f"{where} base_url")
             if not pc.base_url.startswith(("http://", "https://")):
                 raise ConfigError(f"{where} base_url must start with http:// or https://")
+        for key in ("ws_url", "ws_business_url"):
+            if key in table:
+                url = _expect(table.pop(key), str, f"{where} {key}")
+                if not url.startswith(("ws://", "wss://")) or len(url) <= len("wss://"):
+                    raise ConfigError(f"{where} {key} must be a ws:// or wss:// URL, got {url!r}")
+                setattr(pc, key, url)
+        if "ws_enabled" in table:
+            pc.ws_enabled = _expect(table.pop("ws_enabled"), bool, f"{where} ws_enabled")
         pc.options = table
         cfg.providers[pid] = pc
     return cfg
@@ -320,6 +347,33 @@ def _quiet_hours(text: str, where: str) -> tuple[int, int]:
         raise ConfigError(f"{where}: start and end are the same time ({text!r}); "
                           "leave quiet_hours out for none")
     return start, end
+
+
+
+_STREAM_SECONDS = ("stale_after_seconds", "ping_interval_seconds", "pong_timeout_seconds",
+                   "reconnect_initial_seconds", "reconnect_max_seconds",
+                   "rest_fallback_after_seconds")
+
+
+def _streams(table: dict[str, Any]) -> StreamsConfig:
+    """``[streams]``: positive numbers of seconds, a positive connection budget."""
+    _unknown(table, {"enabled", "max_connects_per_5min", *_STREAM_SECONDS}, "[streams]")
+    out = StreamsConfig()
+    out.enabled = _expect(table.get("enabled", True), bool, "[streams] enabled")
+    for key in _STREAM_SECONDS:
+        value = _expect(table.get(key, getattr(out, key)), (int, float), f"[streams] {key}")
+        if not value > 0:
+            raise ConfigError(f"[streams] {key} must be more than 0 seconds, got {value!r}")
+        setattr(out, key, float(value))
+    budget = _expect(table.get("max_connects_per_5min", out.max_connects_per_5min), int,
+                     "[streams] max_connects_per_5min")
+    if budget < 1:
+        raise ConfigError(f"[streams] max_connects_per_5min must be at least 1, got {budget}")
+    out.max_connects_per_5min = budget
+    if out.reconnect_max_seconds < out.reconnect_initial_seconds:
+        raise ConfigError("[streams] reconnect_max_seconds must not be less than "
+                          f"reconnect_initial_seconds ({out.reconnect_initial_seconds:g})")
+    return out
 
 
 def _level(value: Any, where: str) -> str:

@@ -12,10 +12,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from cryptohub_desktop.core.errors import UpstreamHTTPError
 from cryptohub_desktop.core.records import Price
+from cryptohub_desktop.core.symbols import SymbolMap
 from cryptohub_desktop.providers.upstream import Context
 
 #: Quote currencies recognised at the end of a pair without separator, longest first.
@@ -46,14 +47,29 @@ def pct_change(last: float | None, open_: float | None) -> float | None:
     return (last - open_) / open_ * 100.0
 
 
-def watched_pairs(ctx: Context, provider_id: str) -> dict[str, str]:
-    """Provider pair -> plain symbol for the watchlist symbols the provider lists."""
+def pairs_for(symbols: Sequence[str], symbol_map: SymbolMap, provider_id: str) -> dict[str, str]:
+    """Provider pair -> plain symbol for the given symbols the provider lists."""
     out: dict[str, str] = {}
-    for symbol in ctx.symbols:
-        pair = ctx.symbol_map.get(provider_id, symbol)
+    for symbol in symbols:
+        pair = symbol_map.get(provider_id, symbol)
         if pair:
             out.setdefault(pair, symbol.upper())
     return out
+
+
+def watched_pairs(ctx: Context, provider_id: str) -> dict[str, str]:
+    """Provider pair -> plain symbol for the watchlist symbols the provider lists."""
+    return pairs_for(ctx.symbols, ctx.symbol_map, provider_id)
+
+
+#: Candle length in minutes -> interval name ("1m", "1h", "1d").
+_INTERVAL_NAMES = {1: "1m", 3: "3m", 5: "5m", 15: "15m", 30: "30m", 60: "1h", 120: "2h",
+                   240: "4h", 360: "6h", 720: "12h", 1440: "1d", 10080: "1w"}
+
+
+def interval_name(minutes: int) -> str:
+    """A candle length in minutes as the interval name the store uses (1 -> "1m")."""
+    return _INTERVAL_NAMES.get(minutes, f"{minutes}m")
 
 
 async def per_symbol(

@@ -9,24 +9,47 @@ Endpoints (https://developers.binance.com/docs/binance-spot-api-docs/rest-api/ma
 
 Limit: 6000 request weight per minute per IP. We declare 300 calls per minute, which
 stays under the weight budget even with 20 watched symbols per ticker call.
+
+Live stream (https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams):
+combined streams on ``wss://stream.binance.com:9443/stream``, one ``SUBSCRIBE`` message
+for ``<pair>@ticker`` (24h rolling ticker, every 1000 ms) and ``<pair>@kline_1m`` (the
+open candle, every 2000 ms, re-sent until ``x`` says it closed) of every watched pair.
+Events come wrapped as ``{"stream": ..., "data": <payload>}`` (a raw ``/ws`` URL sends
+the bare payload; both are read). The answer to SUBSCRIBE is ``{"result": null, "id": 1}``;
+a refused request is ``{"code": N, "msg": "..."}``; a ``serverShutdown`` event announces
+a disconnection (the door reconnects at once). The server pings every 20 s and the
+client answers with pongs (the websockets library does); our own keep-alive is protocol
+pings. Limits: 5 incoming messages per second, 1024 streams and 24 hours per connection,
+300 connection attempts per 5 minutes per IP.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from cryptohub_desktop.collectors._exchange import (
+    pairs_for,
     per_symbol,
     quote_of,
     watched_pairs,
 )
-from cryptohub_desktop.collectors._parse import as_dict, as_list, num, req_num
+from cryptohub_desktop.collectors._parse import as_dict, as_list, field, num, req_num
 from cryptohub_desktop.core.errors import UpstreamHTTPError, UpstreamParseError
 from cryptohub_desktop.core.records import Candle, Price
+from cryptohub_desktop.core.symbols import SymbolMap
 from cryptohub_desktop.core.time import from_ms, utcnow
 from cryptohub_desktop.providers.spec import Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.stream import (
+    PROTOCOL_PING,
+    Frame,
+    StreamAdapter,
+    StreamPlan,
+    load_json,
+)
 from cryptohub_desktop.providers.upstream import Context, HistoryQuery, Upstream
 
 SPEC = ProviderSpec(
@@ -158,4 +181,97 @@ async def history(api: Upstream, q: HistoryQuery) -> list[Candle]:
     return [found[k] for k in sorted(found)]
 
 
-PROVIDER = Provider(SPEC, collect, history, history_intervals=tuple(INTERVALS))
+# -- live stream ---------------------------------------------------------------------
+
+#: The documented public endpoint for combined streams.
+WS_URL = "wss://stream.binance.com:9443/stream"
+
+
+def stream_pairs(symbols: Sequence[str], symbol_map: SymbolMap) -> dict[str, str]:
+    """Binance pair (BTCUSDT) -> plain symbol, from the symbol map."""
+    return pairs_for(symbols, symbol_map, SPEC.id)
+
+
+def stream_subscribe(pairs: Iterable[str]) -> list[str]:
+    """One SUBSCRIBE for the 24h ticker and the 1-minute kline of every pair (lower case)."""
+    params = [f"{pair.lower()}@{name}" for pair in pairs for name in ("ticker", "kline_1m")]
+    return [json.dumps({"method": "SUBSCRIBE", "params": params, "id": 1})]
+
+
+def parse_stream_ticker(data: dict[str, Any], symbol: str, received: datetime) -> Price:
+    """A ``24hrTicker`` event: ``c`` last price, ``q`` 24h quote volume, ``P`` change %."""
+    pair = str(data.get("s"))
+    return Price(
+        symbol=symbol,
+        quote=quote_of(pair, "USDT"),
+        price_usd=req_num(data.get("c"), f"{pair}.c"),
+        volume_24h=num(data.get("q")),
+        price_change_24h=num(data.get("P")),
+        timestamp=received,
+    )
+
+
+def parse_stream_kline(data: dict[str, Any], symbol: str) -> Candle:
+    """A ``kline`` event: the candle ``k`` opened at ``t`` (ms); ``v`` is the base volume.
+
+    An open candle is re-sent every 2 s with its values so far (``x`` false); the store
+    upserts it by open time, so the last one sent wins.
+    """
+    pair = str(data.get("s"))
+    k = as_dict(field(data, "k", "kline event"), "kline")
+    interval = k.get("i", "1m")
+    if not isinstance(interval, str):
+        raise UpstreamParseError(f"{pair}.k.i is not an interval: {interval!r}")
+    return Candle(
+        symbol=symbol,
+        interval=interval,
+        open_time=from_ms(req_num(k.get("t"), f"{pair}.k.t")),
+        open=req_num(k.get("o"), f"{pair}.k.o"),
+        high=req_num(k.get("h"), f"{pair}.k.h"),
+        low=req_num(k.get("l"), f"{pair}.k.l"),
+        close=req_num(k.get("c"), f"{pair}.k.c"),
+        volume=req_num(k.get("v"), f"{pair}.k.v"),
+        quote=quote_of(pair, "USDT"),
+    )
+
+
+def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) -> Frame:
+    """One frame of the combined (or raw) stream; ``pairs``: BTCUSDT -> BTC.
+
+    Binance accepts a stream of an unknown symbol silently (no data ever comes; the
+    watchdog sees it); its refusals are about the request itself and name no pair.
+
+    Raises:
+        UpstreamParseError: not JSON, or not a shape Binance documents.
+    """
+    message = as_dict(load_json(text), "frame")
+    if "id" in message and "result" in message:
+        return Frame("ack") if message["result"] is None else Frame("info")
+    error = message.get("error") if isinstance(message.get("error"), dict) else message
+    if "code" in error and "msg" in error:
+        return Frame("rejected", message=f"Binance code {error['code']}: {error['msg']}")
+    data = as_dict(field(message, "data", "combined event"), "data") if "stream" in message \
+        else message
+    event = field(data, "e", "event")
+    if event == "serverShutdown":
+        return Frame("reconnect", message="serverShutdown")
+    if event not in ("24hrTicker", "kline"):
+        return Frame("info", message=str(event))
+    symbol = pairs.get(str(field(data, "s", str(event))).upper())
+    if symbol is None:
+        return Frame("data")
+    if event == "24hrTicker":
+        return Frame("data", (parse_stream_ticker(data, symbol, received),))
+    return Frame("data", (parse_stream_kline(data, symbol),))
+
+
+def stream_plans(pairs: Mapping[str, str], url: str, business_url: str | None) -> list[StreamPlan]:
+    """One connection carries every watched pair (up to the 1024 streams allowed)."""
+    return [StreamPlan(SPEC.id, url, tuple(pairs), stream_subscribe,
+                       partial(parse_stream_frame, pairs=dict(pairs)), PROTOCOL_PING)]
+
+
+STREAM = StreamAdapter(url=WS_URL, gives="24h tickers and 1-minute candles",
+                       pairs=stream_pairs, build=stream_plans)
+
+PROVIDER = Provider(SPEC, collect, history, history_intervals=tuple(INTERVALS), stream=STREAM)

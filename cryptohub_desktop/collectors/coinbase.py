@@ -9,19 +9,46 @@ Endpoints (https://docs.cdp.coinbase.com/api-reference/exchange-api/rest-api/pro
 
 The API has no batch ticker, so a pass costs two calls per watched symbol.
 Limit: public endpoints allow 10 requests per second per IP (bursts of 15).
+
+Live stream (https://docs.cdp.coinbase.com/exchange/websocket-feed/channels):
+``wss://ws-feed.exchange.coinbase.com``, one ``subscribe`` for the ``ticker`` channel
+(one message per match, batched during cascades: last price, 24h open and base volume)
+and the ``heartbeat`` channel (once a second; keep-alive only, not data) of the watched
+products. The server answers ``{"type": "subscriptions", ...}``; a refused subscription
+is ``{"type": "error", "message": "Failed to subscribe", "reason": "X is not a valid
+product"}``. Keep-alive: protocol pings.
+
+Coinbase Exchange publishes **no candle channel** (its channels are heartbeat, status,
+auction, matches, ticker, ticker_batch, level2, full, user, rfq_matches): the stream
+gives tickers only, and this provider's 1-minute candles keep coming from the REST
+``/candles`` endpoint (:func:`history`). Building candles out of ticker messages is not
+done: a ticker message batches several matches and carries only the last size, so the
+volume of such a candle would be wrong.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from cryptohub_desktop.collectors._exchange import pct_change, per_symbol, quote_of
-from cryptohub_desktop.collectors._parse import as_dict, as_list, num, req_num
+from cryptohub_desktop.collectors._exchange import pairs_for, pct_change, per_symbol, quote_of
+from cryptohub_desktop.collectors._parse import as_dict, as_list, field, num, req_num
 from cryptohub_desktop.core.errors import UpstreamParseError
 from cryptohub_desktop.core.records import Candle, Price
+from cryptohub_desktop.core.symbols import SymbolMap
 from cryptohub_desktop.core.time import from_unix, parse_iso, utcnow
 from cryptohub_desktop.providers.spec import Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.stream import (
+    PROTOCOL_PING,
+    Frame,
+    StreamAdapter,
+    StreamPlan,
+    load_json,
+)
 from cryptohub_desktop.providers.upstream import Context, HistoryQuery, Upstream
 
 SPEC = ProviderSpec(
@@ -122,4 +149,84 @@ async def history(api: Upstream, q: HistoryQuery) -> list[Candle]:
     return [found[k] for k in sorted(found)]
 
 
-PROVIDER = Provider(SPEC, collect, history, history_intervals=tuple(INTERVALS))
+# -- live stream ---------------------------------------------------------------------
+
+#: The documented public endpoint of the Exchange WebSocket feed.
+WS_URL = "wss://ws-feed.exchange.coinbase.com"
+
+
+def stream_pairs(symbols: Sequence[str], symbol_map: SymbolMap) -> dict[str, str]:
+    """Coinbase product (BTC-USD) -> plain symbol, from the symbol map."""
+    return pairs_for(symbols, symbol_map, SPEC.id)
+
+
+def stream_subscribe(pairs: Iterable[str]) -> list[str]:
+    """One subscribe for the ticker and heartbeat channels of every product."""
+    return [json.dumps({"type": "subscribe", "product_ids": list(pairs),
+                        "channels": ["ticker", "heartbeat"]})]
+
+
+def parse_stream_ticker(message: dict[str, Any], symbol: str, received: datetime) -> Price:
+    """A ``ticker`` message (numbers as strings).
+
+    ``price`` is the last trade; ``volume_24h`` is in base units, so the 24h volume in
+    the quote currency is it times the price (as the REST ticker); the change is the
+    price against ``open_24h``.
+    """
+    product = str(message.get("product_id"))
+    price = req_num(message.get("price"), f"{product}.price")
+    volume = num(message.get("volume_24h"))
+    return Price(
+        symbol=symbol,
+        quote=quote_of(product),
+        price_usd=price,
+        volume_24h=volume * price if volume is not None else None,
+        price_change_24h=pct_change(price, num(message.get("open_24h"))),
+        timestamp=received,
+    )
+
+
+#: The reason Coinbase gives for a product it does not list.
+_INVALID_PRODUCT = re.compile(r"^(\S+) is not a valid product")
+
+
+def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) -> Frame:
+    """One feed message; ``pairs``: BTC-USD -> BTC.
+
+    A refused subscribe names the product it refused in ``reason``; the whole request
+    fails with it, so the door subscribes again without that product.
+
+    Raises:
+        UpstreamParseError: not JSON, or a message without a ``type``.
+    """
+    message = as_dict(load_json(text), "message")
+    kind = field(message, "type", "message")
+    if kind == "ticker":
+        symbol = pairs.get(str(field(message, "product_id", "ticker")))
+        if symbol is None:
+            return Frame("data")
+        return Frame("data", (parse_stream_ticker(message, symbol, received),))
+    if kind == "heartbeat":
+        return Frame("heartbeat")
+    if kind == "subscriptions":
+        return Frame("ack")
+    if kind == "error":
+        text = ": ".join(str(message[k]) for k in ("message", "reason") if message.get(k))
+        product = _INVALID_PRODUCT.search(str(message.get("reason", "")))
+        if "subscribe" in text.lower() or product:
+            return Frame("rejected", message=f"Coinbase: {text}",
+                         subject=product.group(1) if product else "")
+        return Frame("error", message=f"Coinbase: {text}")
+    return Frame("info", message=str(kind))
+
+
+def stream_plans(pairs: Mapping[str, str], url: str, business_url: str | None) -> list[StreamPlan]:
+    """One connection carries every watched product."""
+    return [StreamPlan(SPEC.id, url, tuple(pairs), stream_subscribe,
+                       partial(parse_stream_frame, pairs=dict(pairs)), PROTOCOL_PING)]
+
+
+STREAM = StreamAdapter(url=WS_URL, gives="tickers (no candle channel: 1m candles stay REST)",
+                       pairs=stream_pairs, build=stream_plans)
+
+PROVIDER = Provider(SPEC, collect, history, history_intervals=tuple(INTERVALS), stream=STREAM)

@@ -11,13 +11,29 @@ Endpoints (https://docs.kraken.com/api/docs/rest-api/get-ticker-information):
 
 Errors come inside a 200 answer as ``{"error": ["EQuery:Unknown asset pair"]}``.
 Limit: public calls are limited per IP to about one per second.
+
+Live stream, WebSocket v2 (https://docs.kraken.com/api/docs/websocket-v2/ticker and
+.../ohlc): ``wss://ws.kraken.com/v2``, where pairs are spelled with ISO codes and a
+slash (``BTC/USD``, ``DOGE/USD``; the REST names ``XBTUSD``/``XDGUSD`` are refused there
+with "Currency pair not supported"). Two subscribe requests: ``ticker`` and ``ohlc``
+with ``interval: 1``. Each channel first sends ``type: snapshot``, then ``type: update``
+messages of the same schema, on trade events; the running candle is re-sent with its
+values so far. Every symbol is acknowledged on its own (``{"method": "subscribe",
+"success": true|false, ...}``). Keep-alive: the application ping ``{"method": "ping"}``
+answered by ``{"method": "pong", ...}``; the server also sends ``{"channel":
+"heartbeat"}`` about once a second (not data).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from cryptohub_desktop.collectors._exchange import (
+    interval_name,
     pct_change,
     per_symbol,
     quote_of,
@@ -25,9 +41,17 @@ from cryptohub_desktop.collectors._exchange import (
 )
 from cryptohub_desktop.collectors._parse import as_dict, as_list, field, num, req_num
 from cryptohub_desktop.core.errors import UpstreamHTTPError, UpstreamParseError, UpstreamRateLimited
-from cryptohub_desktop.core.records import Candle, Price
-from cryptohub_desktop.core.time import from_unix, utcnow
+from cryptohub_desktop.core.records import Candle, Price, Record
+from cryptohub_desktop.core.symbols import SymbolMap
+from cryptohub_desktop.core.time import from_unix, parse_iso, utcnow
 from cryptohub_desktop.providers.spec import Provider, ProviderSpec, RateLimit
+from cryptohub_desktop.providers.stream import (
+    Frame,
+    PingRule,
+    StreamAdapter,
+    StreamPlan,
+    load_json,
+)
 from cryptohub_desktop.providers.upstream import Context, HistoryQuery, Upstream
 
 SPEC = ProviderSpec(
@@ -196,4 +220,136 @@ async def history(api: Upstream, q: HistoryQuery) -> list[Candle]:
     return [found[k] for k in sorted(found)]
 
 
-PROVIDER = Provider(SPEC, collect, history, history_intervals=tuple(INTERVALS))
+# -- live stream (WebSocket v2) ----------------------------------------------------------
+
+#: The documented public endpoint of WebSocket v2.
+WS_URL = "wss://ws.kraken.com/v2"
+#: The application-level ping of v2.
+WS_PING = PingRule(json.dumps({"method": "ping"}))
+
+
+def stream_pairs(symbols: Sequence[str], symbol_map: SymbolMap) -> dict[str, str]:
+    """v2 pair (``BTC/USD``) -> plain symbol for the symbols Kraken lists.
+
+    The symbol map holds REST names (``XBTUSD``); v2 wants the plain symbol and the
+    quote currency of that pair, so BTC becomes ``BTC/USD``, not ``XBT/USD``.
+    """
+    out: dict[str, str] = {}
+    for symbol in symbols:
+        pair = symbol_map.get(SPEC.id, symbol)
+        if pair:
+            out.setdefault(f"{symbol.upper()}/{quote_of(pair)}", symbol.upper())
+    return out
+
+
+def stream_subscribe(pairs: Iterable[str]) -> list[str]:
+    """The ticker and the 1-minute ohlc subscriptions for every pair."""
+    symbols = list(pairs)
+    return [
+        json.dumps({"method": "subscribe", "params": {"channel": "ticker", "symbol": symbols},
+                    "req_id": 1}),
+        json.dumps({"method": "subscribe", "params": {"channel": "ohlc", "symbol": symbols,
+                                                      "interval": 1}, "req_id": 2}),
+    ]
+
+
+def parse_stream_ticker(row: Any, symbol: str, received: datetime) -> Price:
+    """One ticker entry (numbers as JSON numbers; strings are read too).
+
+    ``last`` is the last trade; ``volume`` the 24h base volume and ``vwap`` its 24h
+    average price, so their product is the 24h volume in the quote currency;
+    ``change_pct`` is the 24h change in percent.
+    """
+    row = as_dict(row, "ticker entry")
+    pair = str(row.get("symbol"))
+    last = req_num(row.get("last"), f"{pair}.last")
+    volume = num(row.get("volume"))
+    return Price(
+        symbol=symbol,
+        quote=quote_of(pair),
+        price_usd=last,
+        volume_24h=volume * (num(row.get("vwap")) or last) if volume is not None else None,
+        price_change_24h=num(row.get("change_pct")),
+        timestamp=received,
+    )
+
+
+def parse_stream_candle(row: Any, symbol: str) -> Candle:
+    """One ohlc entry: the candle that began at ``interval_begin`` (RFC 3339).
+
+    Older messages carry only the deprecated ``timestamp``, which the documented
+    example shows at the end of the interval, so it is taken back by one interval.
+    """
+    row = as_dict(row, "ohlc entry")
+    pair = str(row.get("symbol"))
+    minutes = int(req_num(row.get("interval"), f"{pair}.interval"))
+    begin = row.get("interval_begin")
+    if isinstance(begin, str):
+        open_time = parse_iso(begin)
+    elif isinstance(row.get("timestamp"), str):
+        open_time = parse_iso(row["timestamp"]) - timedelta(minutes=minutes)
+    else:
+        raise UpstreamParseError(f"{pair} candle has no interval_begin")
+    return Candle(
+        symbol=symbol,
+        interval=interval_name(minutes),
+        open_time=open_time,
+        open=req_num(row.get("open"), f"{pair}.open"),
+        high=req_num(row.get("high"), f"{pair}.high"),
+        low=req_num(row.get("low"), f"{pair}.low"),
+        close=req_num(row.get("close"), f"{pair}.close"),
+        volume=req_num(row.get("volume"), f"{pair}.volume"),
+        quote=quote_of(pair),
+    )
+
+
+def parse_stream_frame(text: str, received: datetime, pairs: Mapping[str, str]) -> Frame:
+    """One v2 message; ``pairs``: BTC/USD -> BTC. Snapshots and updates read alike.
+
+    Raises:
+        UpstreamParseError: not JSON, or not a shape Kraken documents.
+    """
+    message = as_dict(load_json(text), "message")
+    method = message.get("method")
+    if method is not None:
+        if method == "pong":
+            return Frame("pong")
+        if method == "subscribe":
+            if message.get("success") is True:
+                return Frame("ack")
+            error = message.get("error") or "subscription refused"
+            symbol = message.get("symbol")
+            return Frame("rejected", message=f"Kraken: {error}",
+                         subject=symbol if isinstance(symbol, str) else "")
+        if message.get("success") is False:
+            return Frame("error", message=f"Kraken {method}: {message.get('error')}")
+        return Frame("info", message=str(method))
+    channel = field(message, "channel", "message")
+    if channel == "heartbeat":
+        return Frame("heartbeat")
+    if channel not in ("ticker", "ohlc"):
+        return Frame("info", message=str(channel))
+    if message.get("type") not in ("snapshot", "update"):
+        raise UpstreamParseError(f"{channel} message of type {message.get('type')!r}")
+    records: list[Record] = []
+    for row in as_list(field(message, "data", channel), f"{channel}.data"):
+        symbol = pairs.get(str(as_dict(row, f"{channel} entry").get("symbol")))
+        if symbol is None:
+            continue
+        if channel == "ticker":
+            records.append(parse_stream_ticker(row, symbol, received))
+        else:
+            records.append(parse_stream_candle(row, symbol))
+    return Frame("data", tuple(records))
+
+
+def stream_plans(pairs: Mapping[str, str], url: str, business_url: str | None) -> list[StreamPlan]:
+    """One connection carries both channels of every watched pair."""
+    return [StreamPlan(SPEC.id, url, tuple(pairs), stream_subscribe,
+                       partial(parse_stream_frame, pairs=dict(pairs)), WS_PING)]
+
+
+STREAM = StreamAdapter(url=WS_URL, gives="tickers and 1-minute candles (WebSocket v2)",
+                       pairs=stream_pairs, build=stream_plans)
+
+PROVIDER = Provider(SPEC, collect, history, history_intervals=tuple(INTERVALS), stream=STREAM)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from cryptohub_desktop.core.records import Candle, Record
+    from cryptohub_desktop.providers.stream import StreamAdapter
     from cryptohub_desktop.providers.upstream import Context, HistoryQuery, Upstream
 
 
@@ -95,12 +96,15 @@ class Provider:
         collect: one collection pass, returning normalized records.
         history: optional OHLCV fetcher for backfill (market data providers).
         history_intervals: the candle intervals ``history`` supports.
+        stream: the exchange's live WebSocket stream (SPEC section 14), None when it
+            has none we follow.
     """
 
     spec: ProviderSpec
     collect: CollectFn
     history: HistoryFn | None = None
     history_intervals: tuple[str, ...] = field(default=())
+    stream: StreamAdapter | None = None
 
     @property
     def id(self) -> str:
