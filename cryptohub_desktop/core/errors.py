@@ -11,6 +11,7 @@ Hierarchy::
     │       ├── StoreLocked         another process holds the database
     │       ├── StoreUnavailable    the database server cannot be reached
     │       └── StoreCorrupt        the file is damaged or not a database
+    ├── FencedOut                   this instance lost a provider's lease: its write is refused
     └── UpstreamError               one call to a provider failed; ``error_type`` says why
         ├── UpstreamTimeout         "timeout"
         ├── UpstreamConnection      "connection_error"
@@ -61,6 +62,11 @@ class StoreUnavailable(StoreError):
 
 class StoreCorrupt(StoreError):
     """The database file is damaged or is not a database."""
+
+
+class FencedOut(HubError):
+    """This team-hub instance no longer holds the provider's lease (another took it over):
+    the write of that provider's data was refused and rolled back."""
 
 
 class UpstreamError(HubError):

@@ -45,11 +45,22 @@ class Event:
         topic: the service (one of :data:`TOPICS`).
         data: the update's payload (SPEC section 8).
         timestamp: when it was published (UTC).
+        seq: grows by exactly 1 per update of the service (across a whole team hub);
+            0 for a :data:`RESYNC` notice.
+        origin: the instance that published it.
+        kind: ``"update"``, or :data:`RESYNC`: updates of ``topic`` were lost in transit
+            (a bus outage); whoever keeps state from them must read the state afresh.
     """
 
     topic: str
     data: dict[str, Any]
     timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    seq: int = 0
+    origin: str = ""
+    kind: str = "update"
+
+
+RESYNC = "resync"
 
 
 Subscriber = Callable[[Event], None]

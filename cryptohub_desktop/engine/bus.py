@@ -1,9 +1,11 @@
 """In-process publish/subscribe between the engine, the server and the UI.
 
-Topics are the WebSocket service names of SPEC section 8. Publishing happens on
-the event-loop thread; subscribers are called synchronously and must be quick
-(queue work, never block). A failing subscriber is logged and the others still
-get the event.
+Topics are the WebSocket service names of SPEC section 8. Each update of a topic
+gets the next ``seq`` of that topic (1, 2, 3 ...) and this instance as ``origin``,
+exactly as a team hub's shared bus numbers them. Publishing happens on the
+event-loop thread; subscribers are called synchronously and must be quick (queue
+work, never block). A failing subscriber is logged and the others still get the
+event.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from cryptohub_desktop.core.topics import TOPICS, Event, Subscriber
 log = logging.getLogger("cryptohub.bus")
 
 
-class Bus:
-    """Topic-based fan-out; ``"*"`` subscribes to every topic."""
+class Subscribers:
+    """Who listens to which topic; ``"*"`` listens to every topic."""
 
     def __init__(self) -> None:
         self._subs: dict[str, list[Subscriber]] = defaultdict(list)
@@ -35,13 +37,36 @@ class Bus:
                 self._subs[topic].remove(fn)
         return unsubscribe
 
-    def publish(self, topic: str, data: dict[str, Any]) -> Event:
-        if topic not in TOPICS:
-            raise ValueError(f"unknown topic {topic!r}")
-        event = Event(topic, data)
-        for fn in (*self._subs.get(topic, ()), *self._subs.get("*", ())):
+    def deliver(self, event: Event) -> None:
+        """Call every subscriber of ``event.topic`` (and of ``"*"``) with ``event``."""
+        for fn in (*self._subs.get(event.topic, ()), *self._subs.get("*", ())):
             try:
                 fn(event)
             except Exception:  # noqa: BLE001 - one bad subscriber must not stop the others
-                log.exception("subscriber of %s failed", topic)
+                log.exception("subscriber of %s failed", event.topic)
+
+
+class Bus(Subscribers):
+    """The in-process bus of a single instance: numbers each update and delivers it at once.
+
+    Args:
+        origin: this instance's id (the ``origin`` of what it publishes).
+    """
+
+    def __init__(self, origin: str = "") -> None:
+        super().__init__()
+        self.origin = origin
+        self._seq: dict[str, int] = dict.fromkeys(TOPICS, 0)
+
+    def publish(self, topic: str, data: dict[str, Any]) -> Event:
+        """Publish ``data`` on ``topic`` as its next update; returns the event."""
+        if topic not in TOPICS:
+            raise ValueError(f"unknown topic {topic!r}")
+        self._seq[topic] += 1
+        event = Event(topic, data, seq=self._seq[topic], origin=self.origin)
+        self.deliver(event)
         return event
+
+    def last_seq(self, topic: str) -> int:
+        """The ``seq`` of the newest update of ``topic`` delivered here (0: none yet)."""
+        return self._seq[topic]

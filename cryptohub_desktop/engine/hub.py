@@ -89,9 +89,9 @@ class Hub:
         self.secrets = secrets
         self.catalogue = Catalogue(config, providers)
         self.providers = self.catalogue.providers
-        self.bus: EventBus = bus or Bus()
         self.coordinator: Coordinator = coordinator or SoleCoordinator(
             f"{socket.gethostname()}-{config.server.port}")
+        self.bus: EventBus = bus or Bus(self.coordinator.instance_id)
         self.tasks = Background()
         self.alerts = Alerts(self.bus, self.tasks, lambda pid: self.providers[pid].spec.name)
         self.health = HealthMonitor(clock=clock, on_change=self._on_status_change)

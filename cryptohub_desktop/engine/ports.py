@@ -32,7 +32,12 @@ class EventBus(Protocol):
         ...
 
     def publish(self, topic: str, data: dict[str, Any]) -> Event:
-        """Publish ``data`` on ``topic``."""
+        """Publish ``data`` on ``topic`` (returns at once; delivery may follow)."""
+        ...
+
+    def last_seq(self, topic: str) -> int:
+        """The ``seq`` of the newest update of ``topic`` delivered to this instance's
+        subscribers (0: none yet). A snapshot built now reflects at least that update."""
         ...
 
 

@@ -9,6 +9,8 @@ Versions:
     1. the original system's tables (SPEC section 6)
     2. market_prices.quote, .deviation_pct, .outlier (quote currency and consensus flags)
     3. notify_deliveries (alert delivery results per channel, engine.notify)
+    4. team hub: hub_instance, provider_lease; data_collections.instance_id and
+       UNIQUE(provider_id, scheduled_time)
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from cryptohub_desktop.core.errors import StoreError
 from cryptohub_desktop.core.time import to_db, utcnow
-from cryptohub_desktop.storage.models import ALL_MODELS, NotifyDelivery, SchemaVersion
+from cryptohub_desktop.storage.models import (
+    ALL_MODELS,
+    HubInstance,
+    NotifyDelivery,
+    ProviderLease,
+    SchemaVersion,
+)
 
 log = logging.getLogger("cryptohub.store")
 
@@ -42,11 +50,27 @@ def _v3(db: Database, m: SchemaMigrator) -> None:
     db.create_tables([NotifyDelivery])  # safe: kept if present; peewee DDL, any backend
 
 
+def _v4(db: Database, m: SchemaMigrator) -> None:
+    db.create_tables([HubInstance, ProviderLease])
+    if "instance_id" not in {c.name for c in db.get_columns("data_collections")}:
+        migrate(m.add_column("data_collections", "instance_id", CharField(null=True)))
+    indexes = {i.name for i in db.get_indexes("data_collections")}
+    if "data_collections_provider_id_scheduled_time" not in indexes:
+        # a slot stored twice (before v4) keeps its first row
+        db.execute_sql(
+            'DELETE FROM "data_collections" WHERE "scheduled_time" IS NOT NULL AND "id" NOT IN '
+            '(SELECT MIN("id") FROM "data_collections" WHERE "scheduled_time" IS NOT NULL '
+            'GROUP BY "provider_id", "scheduled_time")')
+        migrate(m.add_index("data_collections", ("provider_id", "scheduled_time"), True))
+
+
 STEPS: list[tuple[int, str, Callable[[Database, SchemaMigrator], None]]] = [
     (2, "market_prices quote currency and consensus flags", _v2),
     (3, "notify_deliveries: alert delivery results per channel", _v3),
+    (4, "team hub: hub_instance, provider_lease, data_collections.instance_id, one row per "
+        "scheduled slot", _v4),
 ]
-LATEST = 3
+LATEST = 4
 
 
 def current_version(db: Database) -> int:

@@ -88,9 +88,12 @@ class DataCollection(BaseModel):
     status = CharField(default="success")
     error_type = CharField(null=True)
     duration_ms = FloatField(null=True)
+    instance_id = CharField(null=True)  # schema v4: the team-hub instance that collected it
 
     class Meta:
         table_name = "data_collections"
+        # schema v4: a scheduled slot is stored once (manual runs have no slot: NULL)
+        indexes = ((("provider_id", "scheduled_time"), True),)
 
 
 class RateLimitUsage(BaseModel):
@@ -402,6 +405,36 @@ class OnchainMetricRow(BaseModel):
         indexes = ((("metric", "chain", "timestamp"), False),)
 
 
+# --- team hub (SPEC section 13) -----------------------------------------------------
+
+
+class HubInstance(BaseModel):
+    """A running instance of a team hub, kept alive by its heartbeats."""
+
+    id = CharField(primary_key=True)
+    host = CharField()
+    port = IntegerField()
+    version = CharField()
+    started_at = DateTimeField()
+    heartbeat_at = DateTimeField(index=True)
+
+    class Meta:
+        table_name = "hub_instance"
+
+
+class ProviderLease(BaseModel):
+    """Who collects a provider now: ``owner`` until ``lease_until`` (the database's
+    clock, naive UTC); ``epoch`` grows with every change of owner."""
+
+    provider_id = CharField(primary_key=True)
+    owner = CharField(null=True)
+    epoch = BigIntegerField(default=0)
+    lease_until = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "provider_lease"
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     description = CharField()
@@ -416,7 +449,8 @@ MONITORING = [ProviderRow, ConnectionAttempt, DataCollection, RateLimitUsage, Sc
               RotationHistory, RotationState, NotifyDelivery]
 DATA = [MarketPrice, OHLCV, NewsArticleRow, WhaleTransaction, SentimentMetricRow, GasPriceRow,
         BlockchainStat, RpcNodeStatus, OnchainMetricRow]
-ALL_MODELS = [*MONITORING, *DATA, SchemaVersion]
+CLUSTER = [HubInstance, ProviderLease]
+ALL_MODELS = [*MONITORING, *DATA, *CLUSTER, SchemaVersion]
 
 #: record table name -> model
 BY_TABLE = {m._meta.table_name: m for m in ALL_MODELS}

@@ -46,7 +46,7 @@ def test_v1_database_upgrades_and_keeps_its_rows(tmp_path):
         store.close()
     con = sqlite3.connect(path)
     versions = [r[0] for r in con.execute("select version from schema_version order by 1")]
-    assert versions == [1, 2, 3]
+    assert versions == [1, 2, 3, 4]
     assert con.execute("select count(*) from providers").fetchone()[0] == 1
 
 
@@ -68,5 +68,42 @@ def test_v2_database_gains_the_notify_deliveries_table(tmp_path):
     cols = {r[1] for r in con.execute("pragma table_info(notify_deliveries)")}
     assert {"timestamp", "channel", "url", "alert_id", "kind", "status", "attempts", "reason",
             "repeats"} <= cols
-    assert [r[0] for r in con.execute("select version from schema_version order by 1")] == [2, 3]
+    assert [r[0] for r in con.execute("select version from schema_version order by 1")] == [2, 3, 4]
     assert con.execute("select count(*) from alerts").fetchone()[0] == 1
+
+
+def test_v3_database_gets_one_row_per_scheduled_slot(tmp_path):
+    """A v3 database holding a slot twice upgrades to v4 keeping the first row, gains the
+    team-hub tables, and then refuses a second row for the same slot."""
+    path = tmp_path / "v3.db"
+    store = Store.open(f"sqlite:///{path}")
+    store.close()
+    con = sqlite3.connect(path)
+    con.execute("drop index data_collections_provider_id_scheduled_time")
+    con.execute("drop table hub_instance")
+    con.execute("drop table provider_lease")
+    con.execute("alter table data_collections drop column instance_id")
+    con.execute("delete from schema_version where version = 4")
+    for i in range(2):
+        con.execute("insert into data_collections (provider_id, category, scheduled_time, "
+                    "actual_fetch_time, record_count, payload_size_bytes, on_schedule, status)"
+                    " values ('binance', 'market_data', '2026-12-01 10:00:00', ?, ?, 0, 1, "
+                    "'success')", (f"2026-12-01 10:00:0{i}", i))
+    con.commit()
+    con.close()
+    store = Store.open(f"sqlite:///{path}")
+    store.close()
+    con = sqlite3.connect(path)
+    rows = con.execute("select record_count from data_collections").fetchall()
+    assert rows == [(0,)]
+    tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+    assert {"hub_instance", "provider_lease"} <= tables
+    try:
+        con.execute("insert into data_collections (provider_id, category, scheduled_time, "
+                    "actual_fetch_time, record_count, payload_size_bytes, on_schedule, status)"
+                    " values ('binance', 'market_data', '2026-12-01 10:00:00', "
+                    "'2026-12-01 10:00:09', 5, 0, 1, 'success')")
+        raise AssertionError("a second row for the same slot was stored")
+    except sqlite3.IntegrityError:
+        pass
+    con.close()
