@@ -34,12 +34,13 @@ from peewee import fn
 
 from cryptohub_desktop import __version__
 from cryptohub_desktop.core.errors import FencedOut
+from cryptohub_desktop.engine.ports import TEAM
 from cryptohub_desktop.storage.models import ProviderLease
 
 log = logging.getLogger("cryptohub.cluster.leases")
 
 #: the lease of the team's own work: alerts, notifications, retention, backups
-TEAM_LEASE = "__team__"
+TEAM_LEASE = TEAM
 NOW = "timezone('utc', now())"
 
 

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,13 @@ from cryptohub_desktop.engine.catalogue import Catalogue
 from cryptohub_desktop.engine.health import HealthMonitor
 from cryptohub_desktop.engine.jobs import Jobs
 from cryptohub_desktop.engine.pools import Member, Pool, Rotation
-from cryptohub_desktop.engine.ports import Coordinator, EventBus, LimiterFactory, SoleCoordinator
+from cryptohub_desktop.engine.ports import (
+    TEAM,
+    Coordinator,
+    EventBus,
+    LimiterFactory,
+    SoleCoordinator,
+)
 from cryptohub_desktop.engine.runner import Runner, compliance_update
 from cryptohub_desktop.engine.scheduler import Compliance, Scheduler
 from cryptohub_desktop.engine.status import RequestLog, status_counts, system_metrics
@@ -118,7 +124,9 @@ class Hub:
         self.text_model: TextSentiment | None = None
         self.server_clients: Callable[[], int] = lambda: 0
         self.request_timeout = 15.0
+        self.owned: set[str] = set()
         self._running = False
+        self._scheduling = False
 
     # --- lifecycle -----------------------------------------------------------------
     async def start(self, *, schedule: bool = True) -> None:
@@ -161,7 +169,8 @@ class Hub:
                          upstream=self.upstream, symbol_map=self.symbol_map)
         if schedule:
             self.scheduler.start()
-            self._schedule_all()
+            self._scheduling = True
+            await self.coordinator.start(list(self.providers), self._on_owned)
         self._running = True
         log.info("hub started: %d providers, %d enabled, database %s", len(self.providers),
                  sum(cat.is_active(p) for p in self.providers), store.backend.display_url)
@@ -172,7 +181,9 @@ class Hub:
         if not self._running and self.store is None:
             return
         self._running = False
+        self._scheduling = False
         self.scheduler.shutdown()
+        await self.coordinator.stop()
         await self.tasks.cancel()
         if self.client:
             await self.client.aclose()
@@ -217,7 +228,7 @@ class Hub:
             current = self.health.get(pid).status
             if current in ("needs_key", "disabled", "unknown"):
                 self.health.set_status(pid, self.catalogue.idle_status(pid))
-        if self.scheduler.has("__maintenance__"):
+        if self._scheduling:
             self._schedule_all()
 
     async def set_enabled(self, pid: str, enabled: bool) -> None:
@@ -227,11 +238,8 @@ class Hub:
         await self.store.write(bookkeeping.set_provider_enabled, pid, enabled)
         active = self.catalogue.is_active(pid)
         self.health.set_status(pid, "unknown" if active else self.catalogue.idle_status(pid))
-        if self.scheduler.has("__maintenance__"):
-            if active:
-                self._schedule(pid)
-            else:
-                self.scheduler.remove(pid)
+        if self._scheduling:
+            self._schedule_all()
 
     # --- pools -------------------------------------------------------------------------
     def _build_pools(self) -> None:
@@ -263,30 +271,56 @@ class Hub:
         await self.store.write(bookkeeping.persist_pool, self.pools[name])
 
     # --- scheduling ----------------------------------------------------------------------
-    def _schedule_all(self) -> None:
-        assert self.jobs is not None
-        active = [pid for pid in self.providers if self.catalogue.is_active(pid)]
-        # spread first runs so 40 providers do not start in the same second
-        for i, pid in enumerate(active):
-            self._schedule(pid, first_in=1.0 + (i * 0.37) % FIRST_RUNS_SPREAD_SECONDS)
-        for pid in self.providers:
-            if not self.catalogue.is_active(pid):
-                self.scheduler.remove(pid)
-        self.scheduler.add("__maintenance__", MAINTENANCE_SECONDS, self.jobs.maintenance,
-                           first_in=30)
-        self.scheduler.add("__retention__", 3600, self.jobs.retention, first_in=120)
-        if self.config.backup_daily:
-            self.scheduler.add("__backup__", 86400, self.jobs.daily_backup, first_in=600)
-        self.scheduler.add("__gaps__", 3600, self.jobs.fill_gaps, first_in=300)
+    def _on_owned(self, owned: set[str]) -> None:
+        """The coordinator says which providers this instance collects now."""
+        gained = owned - self.owned
+        self.owned = owned
+        if self._scheduling:
+            self._schedule_all(first_runs=gained)
 
-    def _schedule(self, pid: str, first_in: float = 1.0) -> None:
+    def _schedule_all(self, first_runs: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        """Schedule the active providers this instance owns (slots aligned to the wall
+        clock) and, when it holds the team's lease, the housekeeping jobs. Providers in
+        ``first_runs`` also run once soon (spread over 15 s), not only at their slot."""
+        assert self.jobs is not None
+        mine = [pid for pid in self.providers
+                if pid in self.owned and self.catalogue.is_active(pid)]
+        for i, pid in enumerate(mine):
+            if not self.scheduler.has(pid):
+                self._schedule(pid)
+            if pid in first_runs:
+                self.scheduler.once(f"{pid}:first", 1.0 + (i * 0.37) % FIRST_RUNS_SPREAD_SECONDS,
+                                    self._first_run(pid))
+        for pid in self.providers:
+            if pid not in mine:
+                self.scheduler.remove(pid)
+        team = {"__maintenance__": (MAINTENANCE_SECONDS, self.jobs.maintenance, 30),
+                "__retention__": (3600, self.jobs.retention, 120),
+                "__gaps__": (3600, self.jobs.fill_gaps, 300)}
+        if self.config.backup_daily:
+            team["__backup__"] = (86400, self.jobs.daily_backup, 600)
+        for job_id, (seconds, fn, first_in) in team.items():
+            if TEAM in self.owned and not self.scheduler.has(job_id):
+                self.scheduler.add(job_id, seconds, fn, first_in=first_in)
+            elif TEAM not in self.owned:
+                self.scheduler.remove(job_id)
+
+    def _schedule(self, pid: str) -> None:
         seconds = self.catalogue.interval(pid)[1]
 
         async def job(slot: datetime) -> None:
             assert self.runner is not None
-            await self.runner.run_provider(pid, scheduled=slot)
+            if self.coordinator.owns(pid):  # the lease may have lapsed since
+                await self.runner.run_provider(pid, scheduled=slot)
 
-        self.scheduler.add(pid, seconds, job, first_in=first_in)
+        self.scheduler.add(pid, seconds, job, first_in=None)
+
+    def _first_run(self, pid: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            assert self.runner is not None
+            if self.coordinator.owns(pid) and self.catalogue.is_active(pid):
+                await self.runner.run_provider(pid)
+        return run
 
     def _on_missed(self, job_id: str, when: datetime, reason: str) -> None:
         if job_id not in self.providers:

@@ -61,13 +61,18 @@ class Coordinator(Protocol):
 
     async def start(self, provider_ids: Sequence[str],
                     on_change: Callable[[set[str]], None]) -> None:
-        """Begin; ``on_change`` is called with the providers owned whenever they change."""
+        """Begin; ``on_change`` is called with the providers owned (and :data:`TEAM` when
+        this instance does the team's own work) whenever they change."""
         ...
 
     async def stop(self) -> None:
         """Give up everything held, at once."""
         ...
 
+
+#: the lease of the team's own work (alerts, notifications, retention, gap filling,
+#: backups): the instance owning it does that work, once for the team
+TEAM = "__team__"
 
 #: (group, documented limits, on_warning) -> the limiter its providers share
 LimiterFactory = Callable[[str, Sequence[RateLimit], Callable[[Usage], None]], Limiter]
@@ -87,7 +92,7 @@ class SoleCoordinator:
 
     async def start(self, provider_ids: Sequence[str],
                     on_change: Callable[[set[str]], None]) -> None:
-        on_change(set(provider_ids))
+        on_change({*provider_ids, TEAM})
 
     async def stop(self) -> None:
         return None

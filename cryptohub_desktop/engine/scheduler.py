@@ -12,12 +12,15 @@ circuit open, rate limit) is *skipped* with a reason.
 from __future__ import annotations
 
 import logging
+import math
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from cryptohub_desktop.core.time import utcnow
@@ -94,6 +97,17 @@ class Compliance:
 JobFn = Callable[[datetime], Awaitable[None]]
 
 
+def aligned_start(job_id: str, interval_seconds: int, now: datetime) -> datetime:
+    """The first slot after ``now`` of a schedule aligned to the wall clock: slots fall at
+    ``k * interval + offset`` Unix seconds, the offset a stable hash of ``job_id`` (so
+    40 providers on one interval do not all start in the same second). Every instance of
+    a team hub computes the same slots, so a slot is one key across the team."""
+    interval = max(1, int(interval_seconds))
+    offset = zlib.crc32(job_id.encode()) % interval
+    k = math.ceil((now.timestamp() - offset) / interval)
+    return datetime.fromtimestamp(k * interval + offset, UTC)
+
+
 class Scheduler:
     """Runs each provider's job every ``interval`` seconds on the asyncio loop.
 
@@ -114,10 +128,12 @@ class Scheduler:
         self._sched.start()
 
     def add(self, job_id: str, interval_seconds: int, fn: JobFn,
-            first_in: float = 1.0) -> None:
-        """Schedule ``fn(slot)`` every ``interval_seconds``, first after ``first_in`` s."""
+            first_in: float | None = 1.0) -> None:
+        """Schedule ``fn(slot)`` every ``interval_seconds``, first after ``first_in`` s;
+        ``first_in=None`` aligns the slots to the wall clock (see :func:`aligned_start`)."""
         assert self._sched is not None, "start() first"
-        start = utcnow() + timedelta(seconds=first_in)
+        start = (aligned_start(job_id, interval_seconds, utcnow()) if first_in is None
+                 else utcnow() + timedelta(seconds=first_in))
         self._starts[job_id] = (start, interval_seconds)
 
         async def run() -> None:
@@ -134,8 +150,12 @@ class Scheduler:
         n = max(0, int((at - start).total_seconds() // interval))
         return start + timedelta(seconds=n * interval)
 
-    def reschedule(self, job_id: str, interval_seconds: int, fn: JobFn) -> None:
-        self.add(job_id, interval_seconds, fn, first_in=1.0)
+    def once(self, job_id: str, delay: float, fn: Callable[[], Awaitable[None]]) -> None:
+        """Run ``fn()`` once after ``delay`` seconds (replacing a pending run of ``job_id``)."""
+        assert self._sched is not None, "start() first"
+        self._sched.add_job(fn, DateTrigger(utcnow() + timedelta(seconds=delay), timezone="UTC"),
+                            id=job_id, name=job_id, replace_existing=True,
+                            misfire_grace_time=60)
 
     def remove(self, job_id: str) -> None:
         if self._sched and self._sched.get_job(job_id):
