@@ -4,23 +4,68 @@
 #   scripts/build_bundle.sh            build, check its contents, run --self-test offscreen
 #   scripts/build_bundle.sh --tar      also pack dist/cryptohub-desktop-VERSION-linux-ARCH.tar.gz
 #   scripts/build_bundle.sh --no-test  build only
+#   scripts/build_bundle.sh --check    only check the build venv (interpreter, PyInstaller,
+#                                      versions against constraints.txt); build nothing
+#   ... --venv DIR                     build from DIR (default .venv)
 #
-# Needs the venv with the `bundle` extra (pip install -e '.[bundle]'); on a bare system the
-# bundle itself needs libgl1 libegl1 libfontconfig1 (docs/OPERATIONS.md).
+# Builds from the project's own venv (made by scripts/bootstrap --bundle or --test, at the
+# versions of constraints.txt), never from a virtualenv active in the shell; refuses to
+# build when an installed version differs from the lock, so a bundle is always rebuilt from
+# the same versions. On a bare system the bundle itself needs libgl1 libegl1 libfontconfig1
+# (docs/OPERATIONS.md).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python}
-if [[ -z "${VIRTUAL_ENV:-}" && -x .venv/bin/python ]]; then PY=.venv/bin/python; fi
-
-TAR=0 TEST=1
-for arg in "$@"; do
-  case $arg in
+VENV=.venv TAR=0 TEST=1 CHECK=0
+while (( $# )); do
+  case $1 in
     --tar) TAR=1 ;;
     --no-test) TEST=0 ;;
-    *) echo "usage: $0 [--tar] [--no-test]" >&2; exit 2 ;;
+    --check) CHECK=1 ;;
+    --venv) VENV=${2:?--venv needs a folder}; shift ;;
+    *) echo "usage: $0 [--tar] [--no-test] [--check] [--venv DIR]" >&2; exit 2 ;;
   esac
+  shift
 done
+
+PY=$VENV/bin/python
+if [[ ! -x "$PY" ]]; then
+  echo "no $PY: run scripts/bootstrap --bundle first" >&2; exit 1
+fi
+# the venv against the lock: every installed package that constraints.txt pins (for this
+# Python and platform) must be at the pinned version; PyInstaller must be there
+"$PY" - constraints.txt <<'PYEOF'
+import sys
+from importlib import metadata
+
+try:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+except ImportError:
+    sys.exit(f"{sys.executable} lacks PyInstaller (and packaging): run scripts/bootstrap --bundle")
+try:
+    pyinstaller = metadata.version("pyinstaller")
+except metadata.PackageNotFoundError:
+    sys.exit(f"{sys.executable} lacks PyInstaller: run scripts/bootstrap --bundle")
+installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
+wrong = []
+for line in open(sys.argv[1], encoding="utf-8"):
+    line = line.split("#", 1)[0].strip()
+    if not line:
+        continue
+    req = Requirement(line)
+    if req.marker is not None and not req.marker.evaluate():
+        continue
+    have = installed.get(canonicalize_name(req.name))
+    if have is not None and not req.specifier.contains(have, prereleases=True):
+        wrong.append(f"{req.name} {have} (lock: {req.specifier})")
+if wrong:
+    sys.exit("the build venv differs from constraints.txt: " + ", ".join(wrong)
+             + "; run scripts/bootstrap --bundle")
+print(f"python: {sys.executable} (Python {sys.version.split()[0]}), PyInstaller {pyinstaller}, "
+      "versions as in constraints.txt")
+PYEOF
+(( CHECK )) && exit 0
 
 [[ -f resources/icon.png ]] || QT_QPA_PLATFORM=offscreen "$PY" scripts/make_icon.py
 
