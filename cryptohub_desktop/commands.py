@@ -23,7 +23,7 @@ from cryptohub_desktop.api.protocol import HubApi
 from cryptohub_desktop.collectors import PROVIDERS
 from cryptohub_desktop.config import Config, ServerConfig
 from cryptohub_desktop.core.errors import StoreError, UserError
-from cryptohub_desktop.core.masking import mask
+from cryptohub_desktop.core.masking import mask, scrub
 from cryptohub_desktop.core.time import utcnow
 from cryptohub_desktop.engine.backfill import STEP, backfill, text_progress
 from cryptohub_desktop.engine.hub import Hub
@@ -55,7 +55,13 @@ def run(command: str, cfg: Config, args: argparse.Namespace) -> int:
 
 
 def make_hub(cfg: Config, secrets: Secrets) -> Hub:
-    return Hub(cfg, PROVIDERS, secrets)
+    """The engine: alone, or one instance of a team hub (``[cluster] redis_url``)."""
+    if not cfg.cluster.enabled:
+        return Hub(cfg, PROVIDERS, secrets)
+    # the team's drivers (Redis, psycopg) load only for a team hub, like a database
+    # backend loads only for its URL: a desktop's start does not pay for them
+    from cryptohub_desktop.cluster.team import Team
+    return Hub(cfg, PROVIDERS, secrets, **Team(cfg).ports())
 
 
 # --- gui --------------------------------------------------------------------------------
@@ -94,9 +100,10 @@ async def _serve_async(cfg: Config, secrets: Secrets) -> int:
         if cfg.server.enabled:
             server = await start_server(LocalApi(hub), cfg.server, secrets)
             print(f"serving on http://{_hostport(cfg.server.host, server.port)} "
-                  f"(database {cfg.database_url})", flush=True)
+                  f"(database {scrub(cfg.database_url)})", flush=True)
         else:
-            print(f"collecting without server (database {cfg.database_url})", flush=True)
+            print(f"collecting without server (database {scrub(cfg.database_url)})",
+                  flush=True)
         await stop.wait()
     finally:
         if server is not None:

@@ -11,8 +11,10 @@ Example::
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import socket
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +115,25 @@ class StreamsConfig:
 
 
 @dataclass
+class ClusterConfig:
+    """``[cluster]`` (SPEC section 13): present with a ``redis_url``, a team hub.
+
+    Attributes:
+        instance_id: this instance's name in the team (default ``<hostname>-<port>``).
+        trusted_proxies: addresses or networks whose ``X-Forwarded-For`` is believed.
+    """
+
+    redis_url: str = ""
+    instance_id: str = ""
+    lease_ttl_seconds: float = 10.0
+    trusted_proxies: list[str] = field(default_factory=list)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.redis_url)
+
+
+@dataclass
 class Config:
     """The whole configuration; ``path`` is the file it came from (may not exist)."""
 
@@ -132,6 +153,7 @@ class Config:
     log_level: str = "INFO"
     theme: str = "system"  # [ui] theme: system / light / dark
     notify_channels: dict[str, NotifyChannelConfig] = field(default_factory=dict)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
     def provider(self, provider_id: str) -> ProviderConfig:
         return self.providers.get(provider_id) or ProviderConfig()
@@ -179,7 +201,8 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
                  known_providers: set[str] | None = None) -> Config:
     """Validate a parsed TOML document into a :class:`Config`."""
     _unknown(raw, {"server", "schedule", "retention", "database", "providers", "watchlist",
-                   "backup", "consensus", "logging", "ui", "notify", "streams", "data_dir"},
+                   "backup", "consensus", "logging", "ui", "notify", "streams", "cluster",
+                   "data_dir"},
              str(path.name))
     dd = raw.get("data_dir")
     if data_dir is None:  # --data-dir, then $CRYPTOHUB_DATA_DIR, then the file, then default
@@ -254,6 +277,7 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
         raise ConfigError(f"[ui] theme must be system, light or dark, got {cfg.theme!r}")
 
     cfg.notify_channels = _notify(raw.get("notify", {}))
+    cfg.cluster = _cluster(_expect(raw.get("cluster", {}), dict, "[cluster]"), cfg)
     cfg.streams = _streams(_expect(raw.get("streams", {}), dict, "[streams]"))
 
     provs = _expect(raw.get("providers", {}), dict, "[providers]")
@@ -373,6 +397,39 @@ def _streams(table: dict[str, Any]) -> StreamsConfig:
     if out.reconnect_max_seconds < out.reconnect_initial_seconds:
         raise ConfigError("[streams] reconnect_max_seconds must not be less than "
                           f"reconnect_initial_seconds ({out.reconnect_initial_seconds:g})")
+    return out
+
+
+def _cluster(table: dict[str, Any], cfg: Config) -> ClusterConfig:
+    """``[cluster]``; ``$CRYPTOHUB_REDIS_URL`` wins over ``redis_url``."""
+    _unknown(table, {"redis_url", "instance_id", "lease_ttl_seconds", "trusted_proxies"},
+             "[cluster]")
+    out = ClusterConfig()
+    out.redis_url = (os.environ.get("CRYPTOHUB_REDIS_URL")
+                     or _expect(table.get("redis_url", ""), str, "[cluster] redis_url"))
+    if out.redis_url and not out.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"[cluster] redis_url must be a Redis URL like "
+                          f"redis://127.0.0.1:6379/0, got {out.redis_url!r}")
+    out.instance_id = _expect(table.get("instance_id", ""), str, "[cluster] instance_id") or (
+        f"{socket.gethostname()}-{cfg.server.port}")
+    if not re.fullmatch(r"[A-Za-z0-9._:-]{1,100}", out.instance_id):
+        raise ConfigError("[cluster] instance_id must be letters, digits and . _ : - "
+                          f"(at most 100), got {out.instance_id!r}")
+    ttl = _expect(table.get("lease_ttl_seconds", 10), (int, float), "[cluster] lease_ttl_seconds")
+    if not 1 <= ttl <= 600:
+        raise ConfigError(f"[cluster] lease_ttl_seconds must be 1-600, got {ttl!r}")
+    out.lease_ttl_seconds = float(ttl)
+    proxies = _expect(table.get("trusted_proxies", []), list, "[cluster] trusted_proxies")
+    for p in proxies:
+        try:
+            ipaddress.ip_network(_expect(p, str, "[cluster] trusted_proxies"), strict=False)
+        except ValueError:
+            raise ConfigError(f"[cluster] trusted_proxies: {p!r} is not an address or a "
+                              "network like 10.0.0.0/8") from None
+    out.trusted_proxies = list(proxies)
+    if out.enabled and not cfg.database_url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("[cluster] redis_url needs a PostgreSQL [database] url: several "
+                          "instances cannot share one SQLite file")
     return out
 
 

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from cryptohub_desktop import __version__
 from cryptohub_desktop.core.masking import scrub as scrub_text
 from cryptohub_desktop.core.time import iso, utcnow
 from cryptohub_desktop.core.topics import CATEGORIES
@@ -63,8 +64,33 @@ def _num(value: Any, digits: int | None = None) -> Any:
 
 # --- monitoring -------------------------------------------------------------------------
 async def health(hub: Hub) -> dict[str, Any]:
-    """``/health``: the server answers."""
-    return {"status": "healthy", "timestamp": iso(utcnow())}
+    """``/health``: the server answers (200 whatever else is down); ``degraded`` names
+    the team-hub parts that cannot be reached now (Redis, the leases' database)."""
+    parts = {"redis": (hub.bus, hub.limits), "leases": (hub.coordinator,)}
+    degraded = [name for name, objs in parts.items()
+                if any(not getattr(o, "connected", True) for o in objs)]
+    return {"status": "healthy", "timestamp": iso(utcnow()), "degraded": degraded}
+
+
+async def cluster(hub: Hub) -> dict[str, Any]:
+    """``/api/cluster``: the team's instances and who holds which provider's lease; a
+    single instance is itself alone (``enabled`` false)."""
+    now = utcnow()
+    me = hub.coordinator.instance_id
+    if not hub.config.cluster.enabled:
+        started = hub.started_at or now
+        return {"enabled": False, "instance_id": me, "timestamp": iso(now), "instances": [{
+            "id": me, "host": hub.config.server.host, "port": hub.config.server.port,
+            "version": __version__, "started_at": iso(started), "heartbeat_at": iso(now),
+            "heartbeat_age_seconds": 0.0}], "leases": []}
+    instances, leases = await _read(hub, queries.cluster_state)
+    return {"enabled": True, "instance_id": me, "timestamp": iso(now), "instances": [{
+        "id": i["id"], "host": i["host"], "port": i["port"], "version": i["version"],
+        "started_at": iso(i["started_at"]), "heartbeat_at": iso(i["heartbeat_at"]),
+        "heartbeat_age_seconds": round(max(0.0, (now - i["heartbeat_at"]).total_seconds()), 3)}
+        for i in instances],
+        "leases": [{"provider": r["provider_id"], "owner": r["owner"], "epoch": r["epoch"],
+                    "lease_until": iso(r["lease_until"])} for r in leases]}
 
 
 async def _database_ok(hub: Hub) -> bool:

@@ -133,6 +133,9 @@ class LocalApi:
     async def pools(self) -> Answer:
         return await answers.pools(self.hub)
 
+    async def cluster(self) -> Answer:
+        return await answers.cluster(self.hub)
+
     async def service_snapshot(self, service: str) -> Answer:
         return await answers.service_snapshot(self.hub, service)
 

@@ -69,6 +69,7 @@ class LeaseCoordinator:
         self._on_change: Callable[[set[str]], None] = lambda owned: None
         self._ids: list[str] = []
         self.connected = False
+        self.live = 1  # instances seen alive at the last tick
 
     # --- the Coordinator port --------------------------------------------------------------
     def owns(self, provider_id: str) -> bool:
@@ -106,7 +107,7 @@ class LeaseCoordinator:
             assert self._conn is not None
             await self._conn.execute(
                 "INSERT INTO provider_lease (provider_id, owner, epoch, lease_until) "
-                "SELECT unnest(%s::text[]), NULL, 0, '-infinity' "
+                "SELECT unnest(%s::text[]), NULL, 0, '1970-01-01' "
                 "ON CONFLICT (provider_id) DO NOTHING", [self._ids])
             await self._tick()
         except psycopg.Error as exc:
@@ -182,7 +183,7 @@ class LeaseCoordinator:
         cur = await conn.execute(
             f"SELECT count(*) FROM hub_instance WHERE heartbeat_at > {NOW} - {ttl}")
         row = await cur.fetchone()
-        live = max(1, int(row[0]) if row else 1)
+        self.live = live = max(1, int(row[0]) if row else 1)
         share = math.ceil(len(self._ids) / live)
         if len(held) > share:
             surplus = sorted(held)[share:]

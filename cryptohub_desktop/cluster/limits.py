@@ -70,7 +70,7 @@ class SharedLimits:
 
     def limiter(self, group: str, limits: Sequence[RateLimit],
                 on_warning: Callable[[Usage], None]) -> SharedLimiter:
-        """The :data:`~cryptohub_desktop.engine.ports.LimiterFactory` of a team hub."""
+        """A group's limiter (:class:`~cryptohub_desktop.engine.ports.Limits` port)."""
         return SharedLimiter(self, group, limits, on_warning)
 
     async def close(self) -> None:

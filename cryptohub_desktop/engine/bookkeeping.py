@@ -5,11 +5,12 @@ writer thread inside one transaction (``await store.write(fn, ...)``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from cryptohub_desktop.core.errors import FencedOut
 from cryptohub_desktop.core.records import Price, Record
 from cryptohub_desktop.core.time import from_db, to_db, utcnow
 from cryptohub_desktop.engine.pools import Pool, Rotation
@@ -52,6 +53,8 @@ class Outcome:
     error_message: str | None = None
     http_status: int | None = None
     scheduled: datetime | None = None
+    instance_id: str | None = None  # the team-hub instance that ran it
+    fence: Callable[[], None] | None = None  # raises FencedOut when the lease was lost
     compliance: ComplianceEvent | None = None
     provider_status: str | None = None
     success_rate: float | None = None
@@ -75,8 +78,15 @@ def data_time(records: Iterable[Record]) -> datetime | None:
 
 def persist_outcome(store: Store, o: Outcome, deviation_pct: float,
                     max_age_seconds: float) -> Outcome:
-    """Write a run: attempts, failure, collection row, records, provider state."""
+    """Write a run: attempts, failure, collection row, records, provider state.
+
+    Raises:
+        FencedOut: (team hub) the lease of the provider was lost, or another instance
+            already stored this scheduled slot; nothing of the run is written.
+    """
     now = utcnow()
+    if o.fence is not None:
+        o.fence()
     for a in o.attempts:
         ConnectionAttempt.create(
             provider_id=a.provider_id, timestamp=to_db(a.started), endpoint=a.endpoint,
@@ -99,14 +109,18 @@ def persist_outcome(store: Store, o: Outcome, deviation_pct: float,
             o.inline = sorted(symbols - {x["symbol"] for x in o.outliers})
     if o.status in ("success", "failure"):
         dt = data_time(o.records)
-        DataCollection.create(
+        stored = DataCollection.insert(
             provider_id=o.provider_id, category=o.category, scheduled_time=to_db(o.scheduled),
             actual_fetch_time=to_db(o.started), data_timestamp=to_db(dt),
             staleness_minutes=round((now - dt).total_seconds() / 60.0, 2) if dt else None,
             record_count=sum(o.counts.values()) if o.counts else 0,
             payload_size_bytes=sum(a.payload_bytes for a in o.attempts),
             on_schedule=o.compliance.on_time if o.compliance else True,
-            status=o.status, error_type=o.error_type, duration_ms=round(o.duration_ms, 1))
+            status=o.status, error_type=o.error_type, duration_ms=round(o.duration_ms, 1),
+            instance_id=o.instance_id).on_conflict_ignore().execute()
+        if not stored and o.scheduled is not None:
+            raise FencedOut(f"{o.provider_id}: the {o.scheduled:%H:%M:%S} slot was already "
+                            "stored (by another instance); this run is not stored")
     if o.compliance:
         persist_compliance(o.compliance)
     upd: dict[Any, Any] = {ProviderRow.updated_at: to_db(now)}

@@ -53,6 +53,8 @@ class Bus(Subscribers):
         origin: this instance's id (the ``origin`` of what it publishes).
     """
 
+    connected = True
+
     def __init__(self, origin: str = "") -> None:
         super().__init__()
         self.origin = origin
@@ -66,6 +68,12 @@ class Bus(Subscribers):
         event = Event(topic, data, seq=self._seq[topic], origin=self.origin)
         self.deliver(event)
         return event
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
 
     def last_seq(self, topic: str) -> int:
         """The ``seq`` of the newest update of ``topic`` delivered here (0: none yet)."""

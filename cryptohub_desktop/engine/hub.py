@@ -43,7 +43,8 @@ from cryptohub_desktop.engine.ports import (
     TEAM,
     Coordinator,
     EventBus,
-    LimiterFactory,
+    Limits,
+    MemoryLimits,
     SoleCoordinator,
 )
 from cryptohub_desktop.engine.runner import Runner, compliance_update
@@ -55,8 +56,8 @@ from cryptohub_desktop.engine.textsentiment import (
     default_lexicon_model,
     load_text_model,
 )
-from cryptohub_desktop.providers.ratelimit import Limiter, RateLimiter, Usage
-from cryptohub_desktop.providers.spec import Provider, RateLimit
+from cryptohub_desktop.providers.ratelimit import Limiter
+from cryptohub_desktop.providers.spec import Provider
 from cryptohub_desktop.providers.upstream import Attempt, Context, Upstream, http_client
 from cryptohub_desktop.secrets import Secrets
 from cryptohub_desktop.storage import queries
@@ -78,7 +79,7 @@ class Hub:
         clock: monotonic seconds (rate limits, circuit breaker); tests pass a fake.
         bus: where updates go (default: in-process; a team hub passes its cluster bus).
         coordinator: which providers this instance collects (default: all).
-        limiter_factory: builds a provider group's rate limiter (default: in memory).
+        limits: builds each provider group's rate limiter (default: in memory).
 
     Attributes:
         catalogue: providers with their toggles, keys and intervals.
@@ -90,7 +91,7 @@ class Hub:
     def __init__(self, config: Config, providers: Sequence[Provider], secrets: Secrets,
                  *, clock: Callable[[], float] = time.monotonic, bus: EventBus | None = None,
                  coordinator: Coordinator | None = None,
-                 limiter_factory: LimiterFactory | None = None) -> None:
+                 limits: Limits | None = None) -> None:
         self.config = config
         self.secrets = secrets
         self.catalogue = Catalogue(config, providers)
@@ -105,14 +106,14 @@ class Hub:
         self.scheduler = Scheduler(on_missed=self._on_missed)
         self.symbol_map = SymbolMap.bundled()
         self.requests = RequestLog()
-        make_limiter = limiter_factory or _memory_limiter(clock)
+        self.limits: Limits = limits or MemoryLimits(clock)
         self.limiters: dict[str, Limiter] = {}
         groups: dict[str, Limiter] = {}  # a limit_group shares one account's limiter
         for pid, p in self.providers.items():
             group = p.spec.limit_group or pid
             if group not in groups:
-                groups[group] = make_limiter(group, p.spec.rate_limits,
-                                             self.alerts.on_rate_warning)
+                groups[group] = self.limits.limiter(group, p.spec.rate_limits,
+                                                    self.alerts.on_rate_warning)
             self.limiters[pid] = groups[group]
         self.pools: dict[str, Pool] = {}
         self.prices: dict[str, float] = {}
@@ -136,6 +137,7 @@ class Hub:
             StoreError: the database cannot be opened.
         """
         self.started_at = utcnow()
+        await self.bus.start()
         self.store = store = await asyncio.to_thread(Store.open, self.config.database_url)
         self.alerts.store = store
         await asyncio.to_thread(self.catalogue.resolve_keys, self.secrets)
@@ -162,7 +164,8 @@ class Hub:
             catalogue=cat, config=self.config, store=store, bus=self.bus, alerts=self.alerts,
             health=self.health, compliance=self.compliance, pools=self.pools,
             limiters=self.limiters, upstream=self.upstream, context=self.context,
-            requests=self.requests, prices=self.prices, text_model=self.text_model)
+            requests=self.requests, prices=self.prices, text_model=self.text_model,
+            coordinator=self.coordinator)
         self.jobs = Jobs(catalogue=cat, config=self.config, store=store, bus=self.bus,
                          alerts=self.alerts, health=self.health, pools=self.pools,
                          limiters=self.limiters, metrics=self.system_metrics,
@@ -192,6 +195,8 @@ class Hub:
             store, self.store = self.store, None
             self.alerts.store = None
             await asyncio.to_thread(store.close)
+        await self.bus.stop()
+        await self.limits.close()
         log.info("hub stopped")
 
     async def settle(self) -> None:
@@ -349,13 +354,6 @@ class Hub:
         """Online backup into ``backups/`` (or ``dest``), keeping the newest N."""
         assert self.jobs is not None, "start() first"
         return await self.jobs.backup(dest)
-
-
-def _memory_limiter(clock: Callable[[], float]) -> LimiterFactory:
-    def make(group: str, limits: Sequence[RateLimit],
-             on_warning: Callable[[Usage], None]) -> Limiter:
-        return RateLimiter(group, limits, clock=clock, on_warning=on_warning)
-    return make
 
 
 def _load_text_model() -> TextSentiment | None:

@@ -8,9 +8,13 @@ here; cluster mode (``cryptohub_desktop.cluster``) hands the engine its own:
   instance delivers every update.
 - :class:`Coordinator`: which providers this instance collects. In-process:
   :class:`SoleCoordinator` (all of them, always); cluster: leases in PostgreSQL.
-- :data:`LimiterFactory`: the rate-limit windows of a provider (or of a group of
-  providers sharing one account). In-process: :class:`~cryptohub_desktop.providers.
-  ratelimit.RateLimiter` in memory; cluster: moving windows in Redis.
+- :class:`Limits`: the rate-limit windows of a provider (or of a group of providers
+  sharing one account). In-process: :class:`MemoryLimits` (a
+  :class:`~cryptohub_desktop.providers.ratelimit.RateLimiter` in memory per group);
+  cluster: moving windows in Redis shared by the team.
+
+The hub starts and stops what it is given: the bus first and last, the coordinator
+with the schedules, the limits closed at the end.
 """
 
 from __future__ import annotations
@@ -19,12 +23,18 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from cryptohub_desktop.core.topics import Event, Subscriber
-from cryptohub_desktop.providers.ratelimit import Limiter, Usage
+from cryptohub_desktop.providers.ratelimit import Limiter, RateLimiter, Usage
 from cryptohub_desktop.providers.spec import RateLimit
 
 
 class EventBus(Protocol):
-    """Publish/subscribe of updates by service (SPEC section 8)."""
+    """Publish/subscribe of updates by service (SPEC section 8).
+
+    Attributes:
+        connected: whether the transport answers now (``/health`` says when not).
+    """
+
+    connected: bool
 
     def subscribe(self, topic: str, fn: Subscriber) -> Callable[[], None]:
         """Call ``fn`` with each event of ``topic`` ("*": every topic); returns the
@@ -33,6 +43,14 @@ class EventBus(Protocol):
 
     def publish(self, topic: str, data: dict[str, Any]) -> Event:
         """Publish ``data`` on ``topic`` (returns at once; delivery may follow)."""
+        ...
+
+    async def start(self) -> None:
+        """Connect (before anything is published)."""
+        ...
+
+    async def stop(self) -> None:
+        """Deliver what is pending, briefly, and disconnect."""
         ...
 
     def last_seq(self, topic: str) -> int:
@@ -46,9 +64,11 @@ class Coordinator(Protocol):
 
     Attributes:
         instance_id: this instance's name (``origin`` of what it publishes).
+        connected: whether the lease store answers now.
     """
 
     instance_id: str
+    connected: bool
 
     def owns(self, provider_id: str) -> bool:
         """Whether this instance may call the provider now."""
@@ -57,6 +77,12 @@ class Coordinator(Protocol):
     def epoch(self, provider_id: str) -> int | None:
         """The lease epoch this instance holds for the provider (None: single instance);
         every write of the provider's data is checked against it."""
+        ...
+
+    def fence(self, provider_id: str) -> Callable[[], None] | None:
+        """A check to run inside the transaction writing the provider's data: it raises
+        :class:`~cryptohub_desktop.core.errors.FencedOut` when the lease held at the run's
+        start is no longer held (None: a single instance needs none)."""
         ...
 
     async def start(self, provider_ids: Sequence[str],
@@ -74,12 +100,50 @@ class Coordinator(Protocol):
 #: backups): the instance owning it does that work, once for the team
 TEAM = "__team__"
 
-#: (group, documented limits, on_warning) -> the limiter its providers share
-LimiterFactory = Callable[[str, Sequence[RateLimit], Callable[[Usage], None]], Limiter]
+class Limits(Protocol):
+    """Builds the limiter of each provider limit group.
+
+    Attributes:
+        connected: whether shared windows answer now (else each limiter keeps to a
+            local share).
+    """
+
+    connected: bool
+
+    def limiter(self, group: str, limits: Sequence[RateLimit],
+                on_warning: Callable[[Usage], None]) -> Limiter:
+        """The limiter of ``group`` (one provider, or an account shared by several)."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of connections (the engine stopped)."""
+        ...
+
+
+class MemoryLimits:
+    """A single instance's limits: windows in this process's memory.
+
+    Args:
+        clock: monotonic seconds (tests pass a fake).
+    """
+
+    connected = True
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+
+    def limiter(self, group: str, limits: Sequence[RateLimit],
+                on_warning: Callable[[Usage], None]) -> Limiter:
+        return RateLimiter(group, limits, clock=self.clock, on_warning=on_warning)
+
+    async def close(self) -> None:
+        return None
 
 
 class SoleCoordinator:
     """A single instance: it owns every provider, always."""
+
+    connected = True
 
     def __init__(self, instance_id: str) -> None:
         self.instance_id = instance_id
@@ -88,6 +152,9 @@ class SoleCoordinator:
         return True
 
     def epoch(self, provider_id: str) -> int | None:
+        return None
+
+    def fence(self, provider_id: str) -> Callable[[], None] | None:
         return None
 
     async def start(self, provider_ids: Sequence[str],

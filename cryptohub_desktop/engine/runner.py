@@ -24,6 +24,7 @@ from typing import Any
 
 from cryptohub_desktop.config import Config
 from cryptohub_desktop.core.errors import (
+    FencedOut,
     StoreError,
     UpstreamError,
     UpstreamParseError,
@@ -37,7 +38,7 @@ from cryptohub_desktop.engine.alerts import Alerts
 from cryptohub_desktop.engine.catalogue import Catalogue
 from cryptohub_desktop.engine.health import HealthMonitor
 from cryptohub_desktop.engine.pools import Pool
-from cryptohub_desktop.engine.ports import EventBus
+from cryptohub_desktop.engine.ports import Coordinator, EventBus, SoleCoordinator
 from cryptohub_desktop.engine.scheduler import Compliance, ComplianceEvent
 from cryptohub_desktop.engine.status import RequestLog
 from cryptohub_desktop.providers.ratelimit import Limiter
@@ -86,13 +87,17 @@ class Runner:
         prices: the consensus price per symbol, kept current here (shared with the
             collectors' context).
         text_model: scores headlines that arrive without sentiment (None: leave them).
+        coordinator: in a team hub, whether this instance holds a provider's lease; a
+            scheduled run of a provider it does not hold is not made, and the write of
+            one it held is fenced (checked against the lease in the same transaction).
     """
 
     def __init__(self, *, catalogue: Catalogue, config: Config, store: Store, bus: EventBus,
                  alerts: Alerts, health: HealthMonitor, compliance: Compliance,
                  pools: dict[str, Pool], limiters: dict[str, Limiter],
                  upstream: UpstreamFactory, context: Callable[[str], Context],
-                 requests: RequestLog, prices: dict[str, float], text_model: Any = None) -> None:
+                 requests: RequestLog, prices: dict[str, float], text_model: Any = None,
+                 coordinator: Coordinator | None = None) -> None:
         self.catalogue = catalogue
         self.config = config
         self.store = store
@@ -107,6 +112,7 @@ class Runner:
         self.requests = requests
         self.prices = prices
         self.text_model = text_model
+        self.coordinator = coordinator or SoleCoordinator("")
         self._sem = asyncio.Semaphore(MAX_PARALLEL)
 
     async def run_provider(self, pid: str, scheduled: datetime | None = None) -> RunResult:
@@ -117,6 +123,12 @@ class Runner:
         started = utcnow()
         if not self.catalogue.enabled.get(pid, True):
             return RunResult(pid, spec.category, "disabled")
+        fence = None
+        if scheduled is not None:
+            if not self.coordinator.owns(pid):
+                return RunResult(pid, spec.category, "skipped", error_type="not_owner",
+                                 error="another instance of the team collects it")
+            fence = self.coordinator.fence(pid)
         if self.catalogue.key_state(pid) == "missing":
             self.health.set_status(pid, "needs_key")
             return RunResult(pid, spec.category, "needs_key",
@@ -180,11 +192,15 @@ class Runner:
             error_message=str(error) if error else None,
             http_status=error.status if error else None, scheduled=scheduled,
             compliance=compliance, provider_status=status, success_rate=h.success_rate,
-            response_time_ms=h.response_time_ms, consecutive_failures=h.consecutive_failures)
+            response_time_ms=h.response_time_ms, consecutive_failures=h.consecutive_failures,
+            instance_id=self.coordinator.instance_id or None, fence=fence)
         try:
             outcome = await self.store.write(
                 bookkeeping.persist_outcome, self.store, outcome,
                 self.config.consensus_deviation_pct, self.config.consensus_max_age_seconds)
+        except FencedOut as exc:
+            log.info("%s", exc)
+            return RunResult(pid, spec.category, "skipped", 0, ms, "lease_lost", str(exc))
         except StoreError as exc:
             log.error("%s: could not store the run: %s", pid, exc)
             await self.alerts.fire("storage_error", "critical", f"could not store data: {exc}",

@@ -22,10 +22,12 @@ from cryptohub_desktop.storage.models import (
     ConnectionAttempt,
     FailureLog,
     GasPriceRow,
+    HubInstance,
     MarketPrice,
     NewsArticleRow,
     NotifyDelivery,
     OnchainMetricRow,
+    ProviderLease,
     ProviderRow,
     RotationHistory,
     RpcNodeStatus,
@@ -285,6 +287,15 @@ def notify_deliveries(alert_ids: Sequence[int] | None = None, channel: str | Non
     if channel is not None:
         q = q.where(NotifyDelivery.channel == channel)
     return [_aware(r) for r in q.order_by(NotifyDelivery.id.desc()).limit(limit).dicts()]
+
+
+def cluster_state() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A team hub's instances (newest heartbeat first) and its leases (by provider)."""
+    instances = [_aware(r) for r in HubInstance.select()
+                 .order_by(HubInstance.heartbeat_at.desc()).dicts()]
+    leases = [_aware(r) for r in ProviderLease.select().order_by(ProviderLease.provider_id)
+              .dicts()]
+    return instances, leases
 
 
 def rotation_rows(pools: list[str], limit: int) -> dict[str, list[dict[str, Any]]]:

@@ -21,7 +21,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +38,7 @@ from cryptohub_desktop.storage.models import BY_TABLE, OHLCV, RETAINED, RpcNodeS
 log = logging.getLogger("cryptohub.store")
 T = TypeVar("T")
 DB_ERRORS = (peewee.PeeweeException, OSError)
+READERS = 2  # reader threads, each with its own connection
 
 
 class Store:
@@ -51,7 +52,7 @@ class Store:
         self.backend = backend
         self.url = backend.url
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
-        self._readers = ThreadPoolExecutor(2, thread_name_prefix="db-reader")
+        self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="db-reader")
         self._closed = False
         self._lock = threading.Lock()
 
@@ -91,9 +92,24 @@ class Store:
         except Exception:  # noqa: BLE001
             log.exception("closing the writer connection failed")
         self._writer.shutdown(wait=True)
+        self._close_reader_conns()
         self._readers.shutdown(wait=True)
         if not self.db.is_closed():
             self.db.close()
+
+    def _close_reader_conns(self) -> None:
+        """Close each reader thread's own connection (peewee keeps one per thread): one
+        task per reader, held at a barrier so that every thread runs exactly one."""
+        barrier = threading.Barrier(READERS, timeout=5)
+
+        def close_mine() -> None:
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                pass
+            self._close_thread_conn()
+        futures = [self._readers.submit(close_mine) for _ in range(READERS)]
+        wait(futures, timeout=10)
 
     def _close_thread_conn(self, final: bool = False) -> None:
         if final and not self.db.is_closed():

@@ -64,3 +64,37 @@ def test_interval_names():
     assert interval_to_seconds("every_6_hours") == 21600
     with pytest.raises(ConfigError):
         interval_to_seconds("every_0_min")
+
+
+def write(folder, text):
+    path = folder / "c.toml"
+    path.write_text(text)
+    return path
+
+
+def test_cluster_section_is_read_and_checked(tmp_path, monkeypatch):
+    """[cluster] gives redis_url, instance_id (default host-port), TTL and trusted
+    proxies; a SQLite database with a cluster and bad values are one-line errors."""
+    monkeypatch.delenv("CRYPTOHUB_REDIS_URL", raising=False)
+    pg = '[database]\nurl = "postgresql://hub@127.0.0.1:5432/cryptohub"\n'
+    cfg = load_config(write(tmp_path, pg + '[cluster]\nredis_url = "redis://127.0.0.1:6379/0"\n'
+                            'lease_ttl_seconds = 3\ntrusted_proxies = ["127.0.0.1", '
+                            '"10.0.0.0/8"]\n'), data_dir=tmp_path)
+    assert cfg.cluster.enabled and cfg.cluster.lease_ttl_seconds == 3.0
+    assert cfg.cluster.instance_id.endswith("-7860")
+    assert cfg.cluster.trusted_proxies == ["127.0.0.1", "10.0.0.0/8"]
+    assert not load_config(write(tmp_path, ""), data_dir=tmp_path).cluster.enabled
+    bad = {
+        '[cluster]\nredis_url = "redis://x"\n': "needs a PostgreSQL [database] url",
+        pg + '[cluster]\nredis_url = "http://x"\n': "[cluster] redis_url must be a Redis URL",
+        pg + '[cluster]\nlease_ttl_seconds = 0\n': "lease_ttl_seconds must be 1-600",
+        pg + '[cluster]\ntrusted_proxies = ["nope"]\n': "'nope' is not an address",
+        pg + '[cluster]\nredis = "x"\n': "[cluster]: unknown key 'redis'",
+    }
+    for text, message in bad.items():
+        with pytest.raises(ConfigError) as err:
+            load_config(write(tmp_path, text), data_dir=tmp_path)
+        assert message in str(err.value) and "\n" not in str(err.value)
+    monkeypatch.setenv("CRYPTOHUB_REDIS_URL", "redis://10.1.2.3:6379/1")
+    cfg = load_config(write(tmp_path, pg), data_dir=tmp_path)
+    assert cfg.cluster.redis_url == "redis://10.1.2.3:6379/1"

@@ -1,20 +1,38 @@
 """Schema migrations: a new database and one made by the original (v1) schema."""
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from cryptohub_desktop.storage import migrations
 from cryptohub_desktop.storage.models import MarketPrice
 from cryptohub_desktop.storage.store import Store
 
 V1 = Path(__file__).parents[1] / "fixtures" / "schema_v1.sql"
+_opened: list[sqlite3.Connection] = []
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """A plain sqlite3 connection to look at the file, closed after the test."""
+    con = sqlite3.connect(path)
+    _opened.append(con)
+    return con
+
+
+@pytest.fixture(autouse=True)
+def _close_connections() -> Iterator[None]:
+    yield
+    while _opened:
+        _opened.pop().close()
 
 
 def test_empty_database_gets_the_latest_schema(tmp_path):
     """Opening a new file creates every table and stamps the latest version."""
     store = Store.open(f"sqlite:///{tmp_path}/a.db")
     store.close()
-    con = sqlite3.connect(tmp_path / "a.db")
+    con = connect(tmp_path / "a.db")
     tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
     assert {"providers", "data_collections", "market_prices", "ohlcv", "rotation_state",
             "schema_version"} <= tables
@@ -27,7 +45,7 @@ def test_empty_database_gets_the_latest_schema(tmp_path):
 def test_v1_database_upgrades_and_keeps_its_rows(tmp_path):
     """A database of the original schema opens, gains the new columns, keeps its data."""
     path = tmp_path / "old.db"
-    con = sqlite3.connect(path)
+    con = connect(path)
     con.executescript(V1.read_text())
     con.execute("insert into market_prices (symbol, price_usd, timestamp, source) "
                 "values ('BTC', 50000.5, '2024-01-01 00:00:00', 'coingecko')")
@@ -44,7 +62,7 @@ def test_v1_database_upgrades_and_keeps_its_rows(tmp_path):
                                                                        False)
     finally:
         store.close()
-    con = sqlite3.connect(path)
+    con = connect(path)
     versions = [r[0] for r in con.execute("select version from schema_version order by 1")]
     assert versions == [1, 2, 3, 4]
     assert con.execute("select count(*) from providers").fetchone()[0] == 1
@@ -55,7 +73,7 @@ def test_v2_database_gains_the_notify_deliveries_table(tmp_path):
     path = tmp_path / "v2.db"
     store = Store.open(f"sqlite:///{path}")
     store.close()
-    con = sqlite3.connect(path)
+    con = connect(path)
     con.execute("drop table notify_deliveries")
     con.execute("update schema_version set version = 2")
     con.execute("insert into alerts (timestamp, alert_type, severity, message, acknowledged) "
@@ -64,7 +82,7 @@ def test_v2_database_gains_the_notify_deliveries_table(tmp_path):
     con.close()
     store = Store.open(f"sqlite:///{path}")
     store.close()
-    con = sqlite3.connect(path)
+    con = connect(path)
     cols = {r[1] for r in con.execute("pragma table_info(notify_deliveries)")}
     assert {"timestamp", "channel", "url", "alert_id", "kind", "status", "attempts", "reason",
             "repeats"} <= cols
@@ -78,7 +96,7 @@ def test_v3_database_gets_one_row_per_scheduled_slot(tmp_path):
     path = tmp_path / "v3.db"
     store = Store.open(f"sqlite:///{path}")
     store.close()
-    con = sqlite3.connect(path)
+    con = connect(path)
     con.execute("drop index data_collections_provider_id_scheduled_time")
     con.execute("drop table hub_instance")
     con.execute("drop table provider_lease")
@@ -93,7 +111,7 @@ def test_v3_database_gets_one_row_per_scheduled_slot(tmp_path):
     con.close()
     store = Store.open(f"sqlite:///{path}")
     store.close()
-    con = sqlite3.connect(path)
+    con = connect(path)
     rows = con.execute("select record_count from data_collections").fetchall()
     assert rows == [(0,)]
     tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
