@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptohub_desktop.core.errors import ConfigError
+from cryptohub_desktop.core.rules import PriceRule
 from cryptohub_desktop.core.topics import CATEGORIES
 from cryptohub_desktop.paths import DB_FILE, default_config_file, default_data_dir
 
@@ -152,6 +153,7 @@ class Config:
     consensus_max_age_seconds: int = 600
     log_level: str = "INFO"
     theme: str = "system"  # [ui] theme: system / light / dark
+    price_rules: list[PriceRule] = field(default_factory=list)  # [alerts] price_rules
     notify_channels: dict[str, NotifyChannelConfig] = field(default_factory=dict)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
@@ -202,7 +204,7 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
     """Validate a parsed TOML document into a :class:`Config`."""
     _unknown(raw, {"server", "schedule", "retention", "database", "providers", "watchlist",
                    "backup", "consensus", "logging", "ui", "notify", "streams", "cluster",
-                   "data_dir"},
+                   "alerts", "data_dir"},
              str(path.name))
     dd = raw.get("data_dir")
     if data_dir is None:  # --data-dir, then $CRYPTOHUB_DATA_DIR, then the file, then default
@@ -278,6 +280,13 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
 
     cfg.notify_channels = _notify(raw.get("notify", {}))
     cfg.cluster = _cluster(_expect(raw.get("cluster", {}), dict, "[cluster]"), cfg)
+    al = _expect(raw.get("alerts", {}), dict, "[alerts]")
+    _unknown(al, {"price_rules"}, "[alerts]")
+    for text in _expect(al.get("price_rules", []), list, "[alerts] price_rules"):
+        try:
+            cfg.price_rules.append(PriceRule.parse(_expect(text, str, "[alerts] price_rules")))
+        except ValueError as exc:
+            raise ConfigError(f"[alerts] price_rules: {exc}") from None
     cfg.streams = _streams(_expect(raw.get("streams", {}), dict, "[streams]"))
 
     provs = _expect(raw.get("providers", {}), dict, "[providers]")

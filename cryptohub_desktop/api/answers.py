@@ -29,6 +29,7 @@ from cryptohub_desktop.core.masking import scrub as scrub_text
 from cryptohub_desktop.core.time import iso, utcnow
 from cryptohub_desktop.core.topics import CATEGORIES
 from cryptohub_desktop.engine.hub import Hub
+from cryptohub_desktop.engine.notify_rules import display_url
 from cryptohub_desktop.storage import queries
 
 FEAR_GREED = "fear_greed_index"
@@ -330,13 +331,48 @@ async def onchain(hub: Hub) -> dict[str, Any]:
 
 
 async def alerts(hub: Hub, limit: int = 50, unacknowledged: bool = False) -> dict[str, Any]:
-    """``/api/alerts``: the newest alerts."""
+    """``/api/alerts``: the newest alerts, each with its deliveries to the alert channels,
+    and every configured channel with its own state (like a provider's)."""
     rows = await _read(hub, queries.recent_alerts, max(1, limit), unacknowledged)
+    ids = [r["id"] for r in rows]
+    sent = await _read(hub, queries.notify_deliveries, ids, None, 20 * len(ids)) if ids else []
+    recent = await _read(hub, queries.notify_deliveries, None, None, 500)
+    by_alert: dict[int, list[dict[str, Any]]] = {}
+    for d in sent:
+        by_alert.setdefault(d["alert_id"], []).append({
+            "channel": d["channel"], "status": d["status"], "reason": scrub(hub, d["reason"]),
+            "attempts": d["attempts"], "timestamp": iso(d["timestamp"])})
     return {"alerts": [{
         "id": r["id"], "timestamp": iso(r["timestamp"]), "provider_id": r["provider_id"],
         "alert_type": r["alert_type"], "severity": r["severity"],
         "message": scrub(hub, r["message"]), "acknowledged": bool(r["acknowledged"]),
-        "acknowledged_at": iso(r["acknowledged_at"])} for r in rows]}
+        "acknowledged_at": iso(r["acknowledged_at"]),
+        "deliveries": by_alert.get(r["id"], [])} for r in rows],
+        "channels": _channels(hub, recent)}
+
+
+def _channels(hub: Hub, recent: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each configured channel: what it receives and how its deliveries went lately (from
+    the database, so every instance of a team answers the same)."""
+    out = []
+    known = tuple(hub.secrets.seen)
+    for name, ch in hub.config.notify_channels.items():
+        mine = [d for d in recent if d["channel"] == name]  # newest first
+        failures = 0
+        for d in mine:
+            if d["status"] != "failed":
+                break
+            failures += 1
+        last_ok = next((d for d in mine if d["status"] == "delivered"), None)
+        last_bad = next((d for d in mine if d["status"] == "failed"), None)
+        out.append({
+            "name": name, "url": display_url(ch.url, known), "kinds": list(ch.kinds),
+            "min_severity": ch.min_severity, "quiet_hours": ch.quiet_hours_text,
+            "status": "unknown" if not mine else ("failed" if failures else "ok"),
+            "consecutive_failures": failures,
+            "last_delivery": iso(last_ok["timestamp"]) if last_ok else None,
+            "last_error": scrub(hub, last_bad["reason"]) if last_bad else None})
+    return out
 
 
 async def pools(hub: Hub) -> dict[str, Any]:

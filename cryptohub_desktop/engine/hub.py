@@ -32,12 +32,14 @@ import httpx
 from cryptohub_desktop.config import Config
 from cryptohub_desktop.core.symbols import SymbolMap
 from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.core.topics import Event
 from cryptohub_desktop.engine import bookkeeping
 from cryptohub_desktop.engine.alerts import Alerts
 from cryptohub_desktop.engine.bus import Bus
 from cryptohub_desktop.engine.catalogue import Catalogue
 from cryptohub_desktop.engine.health import HealthMonitor
 from cryptohub_desktop.engine.jobs import Jobs
+from cryptohub_desktop.engine.notices import Notices
 from cryptohub_desktop.engine.pools import Member, Pool, Rotation
 from cryptohub_desktop.engine.ports import (
     TEAM,
@@ -101,6 +103,7 @@ class Hub:
         self.bus: EventBus = bus or Bus(self.coordinator.instance_id)
         self.tasks = Background()
         self.alerts = Alerts(self.bus, self.tasks, lambda pid: self.providers[pid].spec.name)
+        self.notices = Notices(config, self.bus, self.alerts, self.coordinator, secrets)
         self.health = HealthMonitor(clock=clock, on_change=self._on_status_change)
         self.compliance = Compliance()
         self.scheduler = Scheduler(on_missed=self._on_missed)
@@ -126,6 +129,8 @@ class Hub:
         self.server_clients: Callable[[], int] = lambda: 0
         self.request_timeout = 15.0
         self.owned: set[str] = set()
+        self._unsubscribe: Callable[[], None] = lambda: None
+        self._prices_pending = False
         self._running = False
         self._scheduling = False
 
@@ -165,11 +170,13 @@ class Hub:
             health=self.health, compliance=self.compliance, pools=self.pools,
             limiters=self.limiters, upstream=self.upstream, context=self.context,
             requests=self.requests, prices=self.prices, text_model=self.text_model,
-            coordinator=self.coordinator)
+            coordinator=self.coordinator, on_prices=self.notices.check_prices)
         self.jobs = Jobs(catalogue=cat, config=self.config, store=store, bus=self.bus,
                          alerts=self.alerts, health=self.health, pools=self.pools,
                          limiters=self.limiters, metrics=self.system_metrics,
                          upstream=self.upstream, symbol_map=self.symbol_map)
+        await self.notices.start(store)
+        self._unsubscribe = self.bus.subscribe("market_data", self._on_market_update)
         if schedule:
             self.scheduler.start()
             self._scheduling = True
@@ -187,6 +194,8 @@ class Hub:
         self._scheduling = False
         self.scheduler.shutdown()
         await self.coordinator.stop()
+        self._unsubscribe()
+        await self.notices.stop()
         await self.tasks.cancel()
         if self.client:
             await self.client.aclose()
@@ -334,6 +343,22 @@ class Hub:
         if self.store:
             self.tasks.spawn(self.store.write(bookkeeping.persist_compliance, ev))
         self.bus.publish("scheduler", compliance_update(ev, self.compliance))
+
+    def _on_market_update(self, event: Event) -> None:
+        """Another instance of the team collected prices: re-read the consensus here too
+        (whale thresholds and price rules use it), at most one read at a time."""
+        if event.origin == self.coordinator.instance_id or self.runner is None:
+            return
+        if not self._prices_pending:
+            self._prices_pending = True
+            self.tasks.spawn(self._refresh_prices())
+
+    async def _refresh_prices(self) -> None:
+        try:
+            assert self.runner is not None
+            await self.runner.refresh_prices()
+        finally:
+            self._prices_pending = False
 
     # --- health and status ---------------------------------------------------------------
     def _on_status_change(self, pid: str, old: str, new: str) -> None:

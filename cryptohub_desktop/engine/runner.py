@@ -90,6 +90,7 @@ class Runner:
         coordinator: in a team hub, whether this instance holds a provider's lease; a
             scheduled run of a provider it does not hold is not made, and the write of
             one it held is fenced (checked against the lease in the same transaction).
+        on_prices: called with the consensus prices after each refresh (price rules).
     """
 
     def __init__(self, *, catalogue: Catalogue, config: Config, store: Store, bus: EventBus,
@@ -97,7 +98,8 @@ class Runner:
                  pools: dict[str, Pool], limiters: dict[str, Limiter],
                  upstream: UpstreamFactory, context: Callable[[str], Context],
                  requests: RequestLog, prices: dict[str, float], text_model: Any = None,
-                 coordinator: Coordinator | None = None) -> None:
+                 coordinator: Coordinator | None = None,
+                 on_prices: Callable[[dict[str, float]], None] = lambda prices: None) -> None:
         self.catalogue = catalogue
         self.config = config
         self.store = store
@@ -113,6 +115,7 @@ class Runner:
         self.prices = prices
         self.text_model = text_model
         self.coordinator = coordinator or SoleCoordinator("")
+        self.on_prices = on_prices
         self._sem = asyncio.Semaphore(MAX_PARALLEL)
 
     async def run_provider(self, pid: str, scheduled: datetime | None = None) -> RunResult:
@@ -241,6 +244,7 @@ class Runner:
                                      self.config.consensus_max_age_seconds,
                                      self.config.consensus_deviation_pct)
         self.prices.update({c.symbol: c.price for c in cons if c.price})
+        self.on_prices(self.prices)
 
     def _score_headlines(self, records: list[Record]) -> None:
         """Score headlines that came without sentiment with the active text model."""
