@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         _common(sp)
         return sp
 
-    cmd("gui", "open the main window (default)")
+    g = cmd("gui", "open the main window (default)")
+    g.add_argument("--hub", metavar="URL", help="attach to a team hub (http(s)://host[:port]) "
+                   "instead of collecting here; token: CRYPTOHUB_HUB_TOKEN")
     cmd("serve", "headless: collectors + server, no window; stops on SIGINT/SIGTERM")
     c = cmd("collect", "run collectors")
     c.add_argument("--once", action="store_true", required=True, help="one collection pass")
@@ -94,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _config(args: argparse.Namespace) -> Config:
     overrides = {"server.host": getattr(args, "host", None),
                  "server.port": getattr(args, "port", None),
-                 "logging.level": getattr(args, "log_level", None)}
+                 "logging.level": getattr(args, "log_level", None),
+                 "hub.url": getattr(args, "hub", None)}
     if getattr(args, "no_server", False):
         overrides["server.enabled"] = False
     return load_config(getattr(args, "config", None), data_dir=getattr(args, "data_dir", None),

@@ -20,6 +20,7 @@ from importlib import resources
 
 from cryptohub_desktop.api.local import LocalApi
 from cryptohub_desktop.api.protocol import HubApi
+from cryptohub_desktop.api.remote import RemoteApi
 from cryptohub_desktop.collectors import PROVIDERS
 from cryptohub_desktop.config import Config, ServerConfig
 from cryptohub_desktop.core.errors import StoreError, UserError
@@ -31,7 +32,7 @@ from cryptohub_desktop.engine.notify import AlertDispatcher, DeliveryPolicy, Del
 from cryptohub_desktop.logs import setup_logging
 from cryptohub_desktop.paths import ensure_layout
 from cryptohub_desktop.providers.spec import key_names
-from cryptohub_desktop.secrets import KeychainUnavailable, Secrets, parse_env_file
+from cryptohub_desktop.secrets import HUB_TOKEN, KeychainUnavailable, Secrets, parse_env_file
 from cryptohub_desktop.server import ServerHandle, start_server
 from cryptohub_desktop.storage.store import Store, restore_backup, rotate_backups
 
@@ -68,6 +69,10 @@ def make_hub(cfg: Config, secrets: Secrets) -> Hub:
 def _gui(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
     from cryptohub_desktop.ui.app import run_gui  # Qt: only for the window
 
+    if cfg.hub_url:  # attached to a team hub: no engine, no store, no local server here
+        token = secrets.get(HUB_TOKEN)
+        remote = RemoteApi(cfg.hub_url, token, ca_file=cfg.hub_ca_file or None)
+        return run_gui(cfg, remote, secrets, None)
     api = LocalApi(make_hub(cfg, secrets))
     return run_gui(cfg, api, secrets, serving(api, secrets))
 

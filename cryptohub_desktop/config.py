@@ -154,6 +154,8 @@ class Config:
     log_level: str = "INFO"
     theme: str = "system"  # [ui] theme: system / light / dark
     price_rules: list[PriceRule] = field(default_factory=list)  # [alerts] price_rules
+    hub_url: str = ""  # [hub] url: the desktop attached to a team hub (SPEC section 15)
+    hub_ca_file: str = ""  # [hub] ca_file: a CA to trust for a self-signed hub
     notify_channels: dict[str, NotifyChannelConfig] = field(default_factory=dict)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
@@ -204,7 +206,7 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
     """Validate a parsed TOML document into a :class:`Config`."""
     _unknown(raw, {"server", "schedule", "retention", "database", "providers", "watchlist",
                    "backup", "consensus", "logging", "ui", "notify", "streams", "cluster",
-                   "alerts", "data_dir"},
+                   "alerts", "hub", "data_dir"},
              str(path.name))
     dd = raw.get("data_dir")
     if data_dir is None:  # --data-dir, then $CRYPTOHUB_DATA_DIR, then the file, then default
@@ -280,6 +282,12 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
 
     cfg.notify_channels = _notify(raw.get("notify", {}))
     cfg.cluster = _cluster(_expect(raw.get("cluster", {}), dict, "[cluster]"), cfg)
+    hub = _expect(raw.get("hub", {}), dict, "[hub]")
+    _unknown(hub, {"url", "ca_file"}, "[hub]")
+    cfg.hub_url = _expect(hub.get("url", ""), str, "[hub] url").strip()
+    if cfg.hub_url and not re.match(r"^https?://[^/\s]+", cfg.hub_url):
+        raise ConfigError(f"[hub] url must be http(s)://host[:port], got {cfg.hub_url!r}")
+    cfg.hub_ca_file = _expect(hub.get("ca_file", ""), str, "[hub] ca_file")
     al = _expect(raw.get("alerts", {}), dict, "[alerts]")
     _unknown(al, {"price_rules"}, "[alerts]")
     for text in _expect(al.get("price_rules", []), list, "[alerts] price_rules"):

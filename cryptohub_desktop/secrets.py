@@ -19,6 +19,8 @@ import keyring.errors
 
 SERVICE = "cryptohub-desktop"
 TOKEN_NAME = "SERVER_TOKEN"
+#: the token a desktop attached to a team hub sends (SPEC section 15)
+HUB_TOKEN = "CRYPTOHUB_HUB_TOKEN"
 log = logging.getLogger("cryptohub.secrets")
 
 

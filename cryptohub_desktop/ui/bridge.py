@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from cryptohub_desktop.core.topics import Event, Subscriber
+from cryptohub_desktop.core.topics import RESYNC, Event, Subscriber
 
 
 class HubBridge(QObject):
@@ -39,6 +39,8 @@ class HubBridge(QObject):
     def _on_bus_event(self, ev: Event) -> None:
         data: dict[str, Any] = ev.data
         self.event.emit(ev.topic, data)
+        if ev.kind == RESYNC:  # the state was read afresh: views re-read, nothing to notify
+            return
         if ev.topic == "health_checker" and data.get("event") == "status":
             self.status_changed.emit(str(data.get("provider")), str(data.get("new")))
         elif ev.topic == "alerts":
