@@ -128,7 +128,8 @@ class Hub:
             StoreError: the database cannot be opened.
         """
         self.started_at = utcnow()
-        self.store = store = await asyncio.to_thread(Store.open, self.config.database_url)
+        self.store = store = await asyncio.to_thread(Store.open, self.config.database_url,
+                                                     self.secrets.get)
         self.alerts.store = store
         await asyncio.to_thread(self.catalogue.resolve_keys, self.secrets)
         self.text_model = await asyncio.to_thread(_load_text_model)

@@ -1,14 +1,24 @@
 """Versioned schema migrations (playhouse.migrate).
 
-A new database gets the current schema directly and is stamped with
-:data:`LATEST`. An existing database is upgraded step by step from its recorded
-version; a database from before versioning (tables but no ``schema_version``)
-is version 1. Each step runs in one transaction and is recorded.
+One set of steps for every backend. A new database gets the current schema
+directly and is stamped with :data:`LATEST`. An existing database is upgraded
+step by step from its recorded version; a database from before versioning
+(tables but no ``schema_version``) is version 1. Each step runs in one
+transaction and is recorded once. The store runs :func:`upgrade` under its
+backend's migration lock (an advisory lock on PostgreSQL), so instances starting
+at once on an empty database apply each step exactly once.
+
+A step that adds an index creates it explicitly (:func:`add_indexes`): Peewee's
+``create_tables`` is not relied on for indexes of a table that already exists.
+What a step must say differently per engine (64-bit ids, text limits) it asks
+the backend.
 
 Versions:
     1. the original system's tables (SPEC section 6)
     2. market_prices.quote, .deviation_pct, .outlier (quote currency and consensus flags)
     3. notify_deliveries (alert delivery results per channel, engine.notify)
+    4. 64-bit ids of ohlcv and market_prices, news_articles.url without a length limit
+       (PostgreSQL; SQLite's INTEGER is 64-bit and its text unlimited already)
 """
 
 from __future__ import annotations
@@ -16,17 +26,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from peewee import BooleanField, CharField, Database, FloatField
+from peewee import BooleanField, CharField, Database, FloatField, Model
 from playhouse.migrate import SchemaMigrator, migrate
 
 from cryptohub_desktop.core.errors import StoreError
 from cryptohub_desktop.core.time import to_db, utcnow
+from cryptohub_desktop.storage.backends import Backend
 from cryptohub_desktop.storage.models import ALL_MODELS, NotifyDelivery, SchemaVersion
+
+Step = Callable[[Database, SchemaMigrator, Backend], None]
 
 log = logging.getLogger("cryptohub.store")
 
 
-def _v2(db: Database, m: SchemaMigrator) -> None:
+def add_indexes(model: type[Model]) -> None:
+    """Create every index ``model`` declares that is missing (``IF NOT EXISTS``)."""
+    model._schema.create_indexes(safe=True)  # type: ignore[attr-defined]
+
+
+def _v2(db: Database, m: SchemaMigrator, backend: Backend) -> None:
     have = {c.name for c in db.get_columns("market_prices")}
     ops = []
     if "quote" not in have:
@@ -38,15 +56,22 @@ def _v2(db: Database, m: SchemaMigrator) -> None:
     migrate(*ops)
 
 
-def _v3(db: Database, m: SchemaMigrator) -> None:
+def _v3(db: Database, m: SchemaMigrator, backend: Backend) -> None:
     db.create_tables([NotifyDelivery])  # safe: kept if present; peewee DDL, any backend
+    add_indexes(NotifyDelivery)
 
 
-STEPS: list[tuple[int, str, Callable[[Database, SchemaMigrator], None]]] = [
+def _v4(db: Database, m: SchemaMigrator, backend: Backend) -> None:
+    backend.widen_ids(db, ["ohlcv", "market_prices"])
+    backend.widen_text(db, "news_articles", "url")
+
+
+STEPS: list[tuple[int, str, Step]] = [
     (2, "market_prices quote currency and consensus flags", _v2),
     (3, "notify_deliveries: alert delivery results per channel", _v3),
+    (4, "64-bit ids of ohlcv and market_prices, news url without length limit", _v4),
 ]
-LATEST = 3
+LATEST = 4
 
 
 def current_version(db: Database) -> int:
@@ -58,8 +83,9 @@ def current_version(db: Database) -> int:
     return 1 if "providers" in tables else 0
 
 
-def upgrade(db: Database) -> int:
-    """Bring ``db`` to :data:`LATEST`; returns the version it had before."""
+def upgrade(db: Database, backend: Backend) -> int:
+    """Bring ``db`` to :data:`LATEST`; returns the version it had before. The caller
+    holds ``backend.migration_lock(db)``."""
     before = current_version(db)
     if before > LATEST:
         raise StoreError(f"database schema v{before} is newer than this app (v{LATEST}); "
@@ -79,7 +105,7 @@ def upgrade(db: Database) -> int:
         if version <= before:
             continue
         with db.atomic():
-            step(db, migrator)
+            step(db, migrator, backend)
             SchemaVersion.create(version=version, description=description,
                                  applied_at=to_db(utcnow()))
         log.info("database upgraded to schema v%d: %s", version, description)
