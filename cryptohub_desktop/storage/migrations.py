@@ -17,8 +17,9 @@ Versions:
     1. the original system's tables (SPEC section 6)
     2. market_prices.quote, .deviation_pct, .outlier (quote currency and consensus flags)
     3. notify_deliveries (alert delivery results per channel, engine.notify)
-    4. 64-bit ids of ohlcv and market_prices, news_articles.url without a length limit
-       (PostgreSQL; SQLite's INTEGER is 64-bit and its text unlimited already)
+    4. 64-bit ids of ohlcv and market_prices, 8-byte floats everywhere,
+       news_articles.url without a length limit (PostgreSQL, e.g. a database of the
+       original system; SQLite's INTEGER and REAL are 64-bit and its text unlimited)
 """
 
 from __future__ import annotations
@@ -63,13 +64,14 @@ def _v3(db: Database, m: SchemaMigrator, backend: Backend) -> None:
 
 def _v4(db: Database, m: SchemaMigrator, backend: Backend) -> None:
     backend.widen_ids(db, ["ohlcv", "market_prices"])
+    backend.widen_floats(db, [m._meta.table_name for m in ALL_MODELS])
     backend.widen_text(db, "news_articles", "url")
 
 
 STEPS: list[tuple[int, str, Step]] = [
     (2, "market_prices quote currency and consensus flags", _v2),
     (3, "notify_deliveries: alert delivery results per channel", _v3),
-    (4, "64-bit ids of ohlcv and market_prices, news url without length limit", _v4),
+    (4, "64-bit ids of ohlcv and market_prices, 8-byte floats, news url without limit", _v4),
 ]
 LATEST = 4
 

@@ -110,6 +110,10 @@ class Backend(ABC):
         """Make the integer ids of ``tables`` 64-bit (a migration step)."""
         return None
 
+    def widen_floats(self, db: peewee.Database, tables: Sequence[str]) -> None:
+        """Make every 4-byte float column of ``tables`` 8-byte (a migration step)."""
+        return None
+
     def widen_text(self, db: peewee.Database, table: str, column: str) -> None:
         """Lift a length limit of a text column (a migration step)."""
         return None

@@ -32,7 +32,6 @@ import os
 import shutil
 import subprocess
 import threading
-import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -86,7 +85,9 @@ def lost(exc: BaseException) -> bool:
 
 
 class HubPostgres(peewee.PostgresqlDatabase):
-    """Peewee's PostgreSQL database with the reconnection and in-use rules above.
+    """Peewee's PostgreSQL database with the reconnection and in-use rules above, and
+    floats as ``double precision`` (Peewee's default ``real`` keeps 6 digits; SQLite
+    stores 8-byte floats, and a price must read back as it was written).
 
     Args:
         in_use: hold :data:`IN_USE_LOCK` shared on every connection.
@@ -96,8 +97,11 @@ class HubPostgres(peewee.PostgresqlDatabase):
 
     def __init__(self, *args: Any, in_use: bool = True, **kwargs: Any) -> None:
         self.in_use = in_use
-        self._conns: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
+        # every open connection, held until closed: a reader thread's connection must not
+        # be left to the garbage collector when its thread ends
+        self._conns: set[psycopg.Connection[Any]] = set()
         self._conns_lock = threading.Lock()
+        kwargs.setdefault("field_types", {"FLOAT": "DOUBLE PRECISION"})
         super().__init__(*args, **kwargs)
 
     # --- connections ---------------------------------------------------------------
@@ -107,12 +111,17 @@ class HubPostgres(peewee.PostgresqlDatabase):
             self._conns.add(conn)
         return conn
 
+    def _close(self, conn: psycopg.Connection[Any]) -> None:
+        with self._conns_lock:
+            self._conns.discard(conn)
+        conn.close()
+
     def _initialize_connection(self, conn: psycopg.Connection[Any]) -> None:
         if not self.in_use:
             return
         held = conn.execute("SELECT pg_try_advisory_lock_shared(%s)", [IN_USE_LOCK]).fetchone()
         if not held or not held[0]:
-            conn.close()
+            self._close(conn)
             self._state.reset()
             raise StoreLocked("the database is being written by db migrate or restore; "
                               "try again when it has finished")
@@ -126,7 +135,7 @@ class HubPostgres(peewee.PostgresqlDatabase):
         transaction only); returns whether it did."""
         if self._dead() and not self.in_transaction():
             with suppress(Exception):
-                self._state.conn.close()
+                self._close(self._state.conn)
             self._state.reset()
             return True
         return False
@@ -343,6 +352,15 @@ class PostgresBackend(Backend):
                                  [f'"{table}"']).fetchone()
             if seq and seq[0]:
                 db.execute_sql(f"ALTER SEQUENCE {seq[0]} AS bigint")
+
+    def widen_floats(self, db: peewee.Database, tables: Sequence[str]) -> None:
+        rows = db.execute_sql(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE "
+            "table_schema = current_schema() AND data_type = 'real'").fetchall()
+        for table, column in rows:
+            if table in tables:
+                db.execute_sql(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" '
+                               "TYPE double precision")
 
     def widen_text(self, db: peewee.Database, table: str, column: str) -> None:
         db.execute_sql(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE text')
