@@ -4,8 +4,10 @@ Database backends: a test marked ``@pytest.mark.backends`` (or a module with
 ``pytestmark = pytest.mark.backends``) that uses the ``database`` fixture, directly
 or through ``make_hub``, runs once per backend in ``CRYPTOHUB_TEST_BACKENDS``
 (default ``sqlite,postgresql``), each time on a database of its own (tests/dbs.py).
-Other tests run on SQLite. PostgreSQL is never skipped: a server that does not
-answer fails those tests (``scripts/services`` starts one).
+Tests of PostgreSQL alone are marked ``@pytest.mark.postgresql`` (left out when the
+variable names no postgresql). Other tests run on SQLite. PostgreSQL is never
+skipped: a server that does not answer fails those tests (``scripts/services``
+starts one), and in CI (``CI=true``) leaving postgresql out is an error.
 """
 
 from __future__ import annotations
@@ -33,11 +35,27 @@ SLOW = float(os.environ.get("CRYPTOHUB_TEST_SLOW", "1"))
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "backends: run on every database backend in "
                             "CRYPTOHUB_TEST_BACKENDS (default sqlite,postgresql)")
+    config.addinivalue_line("markers", "postgresql: a test of PostgreSQL alone")
+    if os.environ.get("CI", "").lower() == "true" and "postgresql" not in BACKENDS:
+        raise pytest.UsageError("CI must test PostgreSQL: CRYPTOHUB_TEST_BACKENDS leaves it out")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "database" in metafunc.fixturenames and metafunc.definition.get_closest_marker("backends"):
+    if "database" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("postgresql"):
+        metafunc.parametrize("database", ["postgresql"], indirect=True)
+    elif metafunc.definition.get_closest_marker("backends"):
         metafunc.parametrize("database", BACKENDS, indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if "postgresql" in BACKENDS:
+        return
+    dropped = [i for i in items if i.get_closest_marker("postgresql")]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if not i.get_closest_marker("postgresql")]
 
 
 @pytest.fixture(scope="session")

@@ -84,6 +84,10 @@ class PgProxy:
             listener, self._listener = self._listener, None
             pairs, self._pairs = self._pairs, []
         if listener is not None:
+            try:  # wakes the thread blocked in accept(); close() alone would not
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             listener.close()
         for a, b in pairs:
             for s in (a, b):

@@ -98,8 +98,17 @@ class Store:
             raise backend.translate(exc, f"cannot open database {backend.display_url}") from exc
         store = cls(db, backend)
         store._size, store._size_at = size, time.monotonic()
-        # the opening thread's connection is not the writer's: let it go
+        # the opening thread's connection is not the writer's: let it go. The writer
+        # connects now, so the database is marked in use for as long as the store is open
         db.close()
+        try:
+            store._writer.submit(db.connect, True).result()
+        except StoreError:
+            store.close()
+            raise
+        except DB_ERRORS as exc:
+            store.close()
+            raise backend.translate(exc, f"cannot open database {backend.display_url}") from exc
         return store
 
     def close(self) -> None:
@@ -159,9 +168,19 @@ class Store:
             raise self.backend.translate(exc, "database write failed") from exc
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` on a reader thread."""
+        """Run ``fn(*args)`` on a reader thread.
+
+        Raises:
+            StoreError: the database could not be read (e.g. StoreUnavailable).
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, fn, *args)
+        return await loop.run_in_executor(self._readers, self._read, fn, args)
+
+    def _read(self, fn: Callable[..., T], args: Sequence[Any]) -> T:
+        try:
+            return fn(*args)
+        except DB_ERRORS as exc:
+            raise self.backend.translate(exc, "database read failed") from exc
 
     # --- ingest (writer thread) ----------------------------------------------------------
     def insert_records(self, source: str, records: Iterable[Record]) -> dict[str, int]:
