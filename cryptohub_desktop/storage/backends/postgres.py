@@ -233,7 +233,7 @@ class PostgresBackend(Backend):
             raise StoreError("the PostgreSQL URL names no database "
                              "(postgresql://user@host:5432/DATABASE)")
         self.params = params
-        self._scope = "pg_amcheck"
+        self._scope = "pg_amcheck of every table and index"
 
     @property
     def dbname(self) -> str:
@@ -397,21 +397,22 @@ class PostgresBackend(Backend):
         checked, and :meth:`integrity_scope` says so."""
         tool = find_tool("pg_amcheck")
         if tool is None:
-            self._scope = ("pg_amcheck not found: tables and indexes not checked "
-                           "(install PostgreSQL's client programs for a full check)")
+            self._scope = ("a catalogue query (pg_amcheck not found, so tables and indexes "
+                           "were not checked: install PostgreSQL's client programs)")
             db.execute_sql("SELECT count(*) FROM pg_catalog.pg_class").fetchone()
             return "ok"
         res = self._run([tool, "--install-missing"], timeout=TOOL_TIMEOUT, target="")
         out = (res.stdout + res.stderr).strip()
         if res.returncode == 0:
-            self._scope = "pg_amcheck (heap and B-tree pages of every table)"
+            self._scope = "pg_amcheck of every table and index"
             return "ok"
         if "amcheck" in out and ("permission denied" in out or "must be" in out
                                  or "could not open extension" in out):
-            self._scope = ("pg_amcheck could not install the amcheck extension: tables and "
-                           f"indexes not checked ({_first_line(out)})")
+            self._scope = ("a catalogue query (pg_amcheck could not install the amcheck "
+                           f"extension, so tables and indexes were not checked: "
+                           f"{_first_line(out)})")
             return "ok"
-        self._scope = "pg_amcheck"
+        self._scope = "pg_amcheck of every table and index"
         lines = [ln for ln in out.splitlines() if ln.strip()]
         more = f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else ""
         return (lines[0] if lines else f"pg_amcheck exited {res.returncode}") + more
