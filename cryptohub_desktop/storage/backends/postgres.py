@@ -14,8 +14,10 @@
   instances starting at once apply each migration once. Every connection of a store
   holds the advisory lock :data:`IN_USE_LOCK` *shared*; ``db migrate`` and
   ``restore`` take it exclusively (:meth:`PostgresBackend.claim`).
-- **Ingest**: candles go through ``COPY`` into a temporary table, then one
-  ``INSERT ... SELECT ... ON CONFLICT (source, symbol, interval, open_time) DO NOTHING``.
+- **Ingest**: candles go in by binary ``COPY`` straight into ``ohlcv`` under a
+  savepoint; a batch holding a candle stored already goes through ``COPY`` into a
+  temporary table, then one ``INSERT ... SELECT ... ON CONFLICT (source, symbol,
+  interval, open_time) DO NOTHING`` (docs/PERFORMANCE.md has the figures of both).
 - **Tools**: ``pg_dump -Fc`` backups, ``pg_restore`` restores and ``pg_amcheck``
   integrity checks run the client programs (found on ``PATH``, in
   ``$CRYPTOHUB_PG_BIN``, or in the usual package folders); the password reaches them
@@ -60,6 +62,8 @@ IN_USE_LOCK = 0x4348444200000002
 TOOL_TIMEOUT = 6 * 3600
 OHLCV_COLUMNS = ("source", "symbol", "interval", "open_time", "open", "high", "low", "close",
                  "volume")
+OHLCV_TYPES = ["text", "text", "text", "timestamp", "float8", "float8", "float8", "float8",
+               "float8"]
 _STAGE = "_ohlcv_in"
 _CONNECTION_LOST = ("server closed the connection", "terminating connection",
                     "connection refused", "could not connect", "connection timed out",
@@ -284,17 +288,27 @@ class PostgresBackend(Backend):
 
     # --- writes -----------------------------------------------------------------------
     def insert_ohlcv(self, db: peewee.Database, rows: Sequence[tuple[Any, ...]]) -> int:
+        """``COPY`` (binary) straight into ``ohlcv`` under a savepoint: new candles, the
+        usual case (backfill asks only for missing ranges), go in at COPY speed. When one
+        of them is stored already, the savepoint is rolled back and the batch goes the
+        careful way: ``COPY`` into a temporary table, then ``INSERT ... SELECT ... ON
+        CONFLICT (source, symbol, interval, open_time) DO NOTHING``."""
         if not rows:
             return 0
-        cols = ",".join(f'"{c}"' for c in OHLCV_COLUMNS)
+        rows = [_candle(r) for r in rows]
         conn = db.connection()
+        cols = ",".join(f'"{c}"' for c in OHLCV_COLUMNS)
         with conn.cursor() as cur:
+            try:
+                with conn.transaction():  # a savepoint inside the writer's transaction
+                    _copy(cur, f'"ohlcv" ({cols})', rows)
+                return len(rows)
+            except psycopg.errors.UniqueViolation:
+                pass  # some are stored already: only the new ones, below
             cur.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{_STAGE}" (source text, symbol text, '
                         '"interval" text, open_time timestamp, open float8, high float8, '
                         'low float8, close float8, volume float8)')
-            with cur.copy(f'COPY "{_STAGE}" ({cols}) FROM STDIN') as copy:
-                for row in rows:
-                    copy.write_row(row)
+            _copy(cur, f'"{_STAGE}" ({cols})', rows)
             cur.execute(f'INSERT INTO "ohlcv" ({cols}) SELECT {cols} FROM "{_STAGE}" '
                         'ON CONFLICT ("source","symbol","interval","open_time") DO NOTHING')
             new = cur.rowcount
@@ -502,6 +516,22 @@ class PostgresBackend(Backend):
                                   env=env, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise StoreError(f"{Path(argv[0]).name} failed: {exc}") from exc
+
+
+def _copy(cur: psycopg.Cursor[Any], target: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """``COPY target FROM STDIN`` in PostgreSQL's binary format (no text to parse)."""
+    with cur.copy(f"COPY {target} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(OHLCV_TYPES)
+        for row in rows:
+            copy.write_row(row)
+
+
+def _candle(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A candle row with its open time as a datetime (the binary format needs one)."""
+    t = row[3]
+    if isinstance(t, str):
+        return (*row[:3], datetime.fromisoformat(t), *row[4:])
+    return row
 
 
 @contextmanager
