@@ -28,6 +28,9 @@ from tests.memkeyring import MemoryKeyring
 from tests.replay import ReplayServer
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# a developer's own database must never be where the tests write (the `database` fixture
+# says where they do)
+os.environ.pop("CRYPTOHUB_DATABASE_URL", None)
 #: multiply waits by this on slow machines (CRYPTOHUB_TEST_SLOW=3)
 SLOW = float(os.environ.get("CRYPTOHUB_TEST_SLOW", "1"))
 

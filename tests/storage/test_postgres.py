@@ -138,3 +138,38 @@ def test_a_copy_into_the_database_waits_for_no_store(database):
         with pytest.raises(StoreLocked, match="being written by db migrate or restore"):
             Store.open(database.url)
     Store.open(database.url).close()
+
+
+def test_a_database_of_the_original_schema_upgrades(database):
+    """A PostgreSQL database as the original system left it (no schema_version, no
+    quote/consensus columns, 4-byte floats, 32-bit ids, 255-character urls) opens, is
+    upgraded step by step, and keeps its rows with their values."""
+    Store.open(database.url).close()
+    floats = database.query("SELECT table_name, column_name FROM information_schema.columns "
+                            "WHERE table_schema = 'public' AND data_type = 'double precision' "
+                            "AND column_name <> 'deviation_pct'")
+    for sql in ["DROP TABLE schema_version", "DROP TABLE notify_deliveries",
+                "ALTER TABLE market_prices DROP COLUMN quote, DROP COLUMN deviation_pct, "
+                "DROP COLUMN outlier",
+                "ALTER TABLE ohlcv ALTER COLUMN id TYPE integer",
+                "ALTER SEQUENCE ohlcv_id_seq AS integer",
+                "ALTER TABLE news_articles ALTER COLUMN url TYPE varchar(255)",
+                *(f'ALTER TABLE "{t}" ALTER COLUMN "{c}" TYPE real' for t, c in floats),
+                "INSERT INTO market_prices (symbol, price_usd, timestamp, source) "
+                "VALUES ('BTC', 50000.5, '2024-01-01 00:00:00', 'coingecko')"]:
+        database.query(sql)
+    store = Store.open(database.url)
+    try:
+        row = store.write_sync(lambda: MarketPrice.get())
+        assert (row.symbol, row.price_usd, row.quote, row.outlier) == ("BTC", 50000.5, "USD",
+                                                                       False)
+    finally:
+        store.close()
+    assert [r[0] for r in database.query("SELECT version FROM schema_version ORDER BY 1")] \
+        == [1, 2, 3, 4]
+    assert database.query("SELECT table_name, column_name FROM information_schema.columns "
+                          "WHERE table_schema = 'public' AND data_type = 'real'") == []
+    assert database.scalar("SELECT data_type FROM information_schema.columns WHERE "
+                           "table_name = 'news_articles' AND column_name = 'url'") == "text"
+    assert database.scalar("SELECT data_type FROM information_schema.sequences WHERE "
+                           "sequence_name = 'ohlcv_id_seq'") == "bigint"

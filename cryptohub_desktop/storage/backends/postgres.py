@@ -84,7 +84,7 @@ def lost(exc: BaseException) -> bool:
     text = str(exc).lower()
     if "does not exist" in text or "authentication failed" in text:
         return False
-    return isinstance(exc, psycopg.OperationalError) and (
+    return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)) and (
         not state or any(t in text for t in _CONNECTION_LOST))
 
 
@@ -155,7 +155,7 @@ class HubPostgres(peewee.PostgresqlDatabase):
     def begin(self, isolation_level: Any = None) -> None:
         try:
             super().begin(isolation_level)
-        except peewee.OperationalError:
+        except (peewee.OperationalError, peewee.InterfaceError):
             if not self._revive():
                 raise
             super().begin(isolation_level)  # nothing was done: once more, reconnected
@@ -163,7 +163,7 @@ class HubPostgres(peewee.PostgresqlDatabase):
     def execute_sql(self, sql: str, params: Any = None) -> Any:
         try:
             return super().execute_sql(sql, params)
-        except peewee.OperationalError:
+        except (peewee.OperationalError, peewee.InterfaceError):
             if not sql.lstrip()[:6].upper() == "SELECT" or not self._revive():
                 raise
             return super().execute_sql(sql, params)  # a read: once more, reconnected

@@ -211,7 +211,8 @@ class SqliteBackend(Backend):
     def insert_ohlcv(self, db: peewee.Database, rows: Sequence[tuple[Any, ...]]) -> int:
         # one prepared statement for the whole batch: ~10x Peewee's insert_many here
         sql = ('INSERT INTO "ohlcv" ("source","symbol","interval","open_time","open","high",'
-               '"low","close","volume") VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING')
+               '"low","close","volume") VALUES (?,?,?,?,?,?,?,?,?) '
+               'ON CONFLICT ("source","symbol","interval","open_time") DO NOTHING')
         conn = db.connection()
         before = conn.total_changes
         conn.executemany(sql, rows)
