@@ -4,6 +4,9 @@ errors when the server is away, reconnecting, and who may write into a database.
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+import time
 
 import psycopg
 import pytest
@@ -15,6 +18,7 @@ from cryptohub_desktop.secrets import Secrets
 from cryptohub_desktop.storage.backends import backend_for, display_url
 from cryptohub_desktop.storage.models import MarketPrice
 from cryptohub_desktop.storage.store import Store
+from tests.conftest import SLOW
 from tests.memkeyring import MemoryKeyring
 from tests.pgproxy import PgProxy
 
@@ -173,3 +177,24 @@ def test_a_database_of_the_original_schema_upgrades(database):
                            "table_name = 'news_articles' AND column_name = 'url'") == "text"
     assert database.scalar("SELECT data_type FROM information_schema.sequences WHERE "
                            "sequence_name = 'ohlcv_id_seq'") == "bigint"
+
+
+def test_instances_upgrading_at_once_apply_each_step_once(database):
+    """Three processes opening a v2 database at the same moment: the migration lock lets
+    one upgrade it, each step is recorded once, every process opens it."""
+    Store.open(database.url).close()
+    for sql in ["DROP TABLE notify_deliveries", "DELETE FROM schema_version",
+                "INSERT INTO schema_version VALUES (2, 'old', '2024-01-01 00:00:00')"]:
+        database.query(sql)
+    start = time.time() + 1.5
+    child = ("import sys, time; from cryptohub_desktop.storage.store import Store; "
+             "time.sleep(max(0, float(sys.argv[2]) - time.time())); "
+             "s = Store.open(sys.argv[1]); print(s.schema_version()); s.close()")
+    procs = [subprocess.Popen([sys.executable, "-c", child, database.url, str(start)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    results = [p.communicate(timeout=60 * SLOW) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], results
+    assert [out.strip() for out, _ in results] == ["4", "4", "4"]
+    assert database.query("SELECT version, COUNT(*) FROM schema_version GROUP BY version "
+                          "ORDER BY version") == [(2, 1), (3, 1), (4, 1)]
