@@ -8,9 +8,11 @@ Runs on a throwaway database made on the server ``--admin-url`` names (dropped a
 end; ``scripts/services`` starts one on 127.0.0.1):
 
 1. **ingest**: ``await store.write(store.insert_ohlcv_rows, batch)`` from an asyncio loop,
-   one transaction per batch (COPY into a temporary table, then ``INSERT ... SELECT ...
-   ON CONFLICT DO NOTHING``), then the same rows again (all duplicates); for comparison
-   Peewee's ``insert_many(...).on_conflict_ignore()`` on 100,000 new rows.
+   one transaction per batch (binary COPY straight into ``ohlcv`` under a savepoint),
+   then the same rows again (all duplicates), then batches of new rows behind one
+   stored candle (both take the careful path: COPY into a temporary table, then
+   ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``); for
+   comparison Peewee's ``insert_many(...).on_conflict_ignore()`` on 100,000 new rows.
 2. **retention**: ``store.retention`` deleting half of the candles in batches of 5,000;
    rows/s and the time of one batch (the longest a collector's write waits for it).
 3. **REST**: a hub on this database with a local server; a client in another process
@@ -90,6 +92,15 @@ async def ingest(store: Store, rows: int, batch: int) -> dict[str, Any]:
         again += await store.write(store.insert_ohlcv_rows, chunk)
     dup_elapsed = time.perf_counter() - start
     assert new == rows and again == 0, (new, again)
+    # new candles behind one stored candle: the first COPY fails, the batch takes the
+    # temporary table + INSERT ... SELECT ... ON CONFLICT path (the overlap of a gap fill)
+    mixed_rows, mixed_new = min(rows, 200_000), 0
+    stored = candles(0, 1)[0]
+    start = time.perf_counter()
+    for i in range(0, mixed_rows, batch):
+        chunk = [stored, *candles(rows + i, batch - 1)]
+        mixed_new += await store.write(store.insert_ohlcv_rows, chunk)
+    mixed_elapsed = time.perf_counter() - start
 
     def peewee_baseline() -> float:
         rows_ = [dict(zip(("source", "symbol", "interval", "open_time", "open", "high", "low",
@@ -104,11 +115,12 @@ async def ingest(store: Store, rows: int, batch: int) -> dict[str, Any]:
     return {"rows": rows, "batch": batch, "seconds": round(elapsed, 2),
             "rows_per_s": round(rows / elapsed),
             "duplicates_rows_per_s": round(dup_rows / dup_elapsed),
+            "mixed_new_rows_per_s": round(mixed_new / mixed_elapsed),
             "peewee_insert_many_rows_per_s": round(baseline),
             "loop_lag_ms": {"p50": round(statistics.median(lags), 2),
                             "p99": round(pct(lags, 99), 2), "max": round(max(lags), 2)},
             "bytes_per_row": round(await store.read(store.backend.size_bytes, store.db)
-                                   / (rows + 100_000))}
+                                   / (rows + mixed_new + 100_000))}
 
 
 def retention(store: Store, rows: int) -> dict[str, Any]:
