@@ -90,6 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
                             "the one named); exit 0 only if every one was delivered")
     ntest.add_argument("name", nargs="?", help="only this channel")
     _common(ntest)
+    db = cmd("db", "database tools")
+    dsub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    mig = dsub.add_parser(
+        "migrate", help="copy every table from one database to another",
+        description="copy every table from one database to another (SQLite and PostgreSQL, "
+        "either way); rows already in the target are kept, so a second run adds nothing. "
+        "Refuses while a running hub uses the target.")
+    mig.add_argument("--from", dest="source", required=True, metavar="URL",
+                     help="sqlite:///path or postgresql://user@host/db ({ENTRY} = a secret)")
+    mig.add_argument("--to", dest="target", required=True, metavar="URL",
+                     help="the database to copy into (created or upgraded as needed)")
+    mig.add_argument("--batch", type=int, default=5000, help="rows per transaction")
+    _common(mig)
     return p
 
 

@@ -1,5 +1,5 @@
 """The composition roots of every command: gui, serve, collect, backfill, providers,
-keys, backup, restore, check, notify.
+keys, backup, restore, check, notify, db migrate.
 
 Each builds what its command needs (the engine, the local server, the window)
 from the configuration and runs it. Qt is imported only by :func:`_gui`.
@@ -24,8 +24,7 @@ from cryptohub_desktop.api.remote import RemoteApi
 from cryptohub_desktop.collectors import PROVIDERS
 from cryptohub_desktop.config import Config, ServerConfig
 from cryptohub_desktop.core.errors import StoreError, UserError
-from cryptohub_desktop.core.masking import mask, scrub
-from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.core.masking import mask
 from cryptohub_desktop.engine.backfill import STEP, backfill, text_progress
 from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.engine.notify import AlertDispatcher, DeliveryPolicy, DeliveryResult
@@ -34,7 +33,9 @@ from cryptohub_desktop.paths import ensure_layout
 from cryptohub_desktop.providers.spec import key_names
 from cryptohub_desktop.secrets import HUB_TOKEN, KeychainUnavailable, Secrets, parse_env_file
 from cryptohub_desktop.server import ServerHandle, start_server
+from cryptohub_desktop.storage.backends import PLACEHOLDER, display_url
 from cryptohub_desktop.storage.store import Store, restore_backup, rotate_backups
+from cryptohub_desktop.storage.transfer import transfer
 
 log = logging.getLogger("cryptohub.cli")
 
@@ -51,7 +52,7 @@ def run(command: str, cfg: Config, args: argparse.Namespace) -> int:
                       console=command not in ("gui", "notify"))
     handler = {"gui": _gui, "serve": _serve, "collect": _collect, "backfill": _backfill,
                "providers": _providers, "keys": _keys, "backup": _backup, "restore": _restore,
-               "check": _check, "notify": _notify}[command]
+               "check": _check, "notify": _notify, "db": _db}[command]
     return handler(cfg, args, secrets)
 
 
@@ -105,9 +106,9 @@ async def _serve_async(cfg: Config, secrets: Secrets) -> int:
         if cfg.server.enabled:
             server = await start_server(LocalApi(hub), cfg.server, secrets)
             print(f"serving on http://{_hostport(cfg.server.host, server.port)} "
-                  f"(database {scrub(cfg.database_url)})", flush=True)
+                  f"(database {display_url(cfg.database_url)})", flush=True)
         else:
-            print(f"collecting without server (database {scrub(cfg.database_url)})",
+            print(f"collecting without server (database {display_url(cfg.database_url)})",
                   flush=True)
         await stop.wait()
     finally:
@@ -218,7 +219,7 @@ def _providers(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
 
 
 # --- keys ---------------------------------------------------------------------------------
-def _entry(ident: str) -> str:
+def _entry(ident: str, cfg: Config) -> str:
     specs = {p.id: p.spec for p in PROVIDERS}
     if ident in specs:
         names = specs[ident].auth.key_names
@@ -228,6 +229,8 @@ def _entry(ident: str) -> str:
     known = key_names(specs.values())
     if ident.upper() in known or ident.upper() == "HUGGINGFACE_TOKEN":
         return ident.upper()
+    if ident in PLACEHOLDER.findall(cfg.database_url):  # the database password's entry
+        return ident
     raise UserError(f"'{ident}' is neither a provider id nor a key entry name "
                     f"({', '.join(known)})")
 
@@ -236,14 +239,14 @@ def _keys(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
     sub = args.keys_command
     try:
         if sub == "set":
-            name = _entry(args.id)
+            name = _entry(args.id, cfg)
             value = args.value or ask_secret(name)
             if not value:
                 raise UserError("no key given")
             secrets.set(name, value)
             print(f"{name} saved in the keychain ({mask(value)})")
         elif sub == "delete":
-            name = _entry(args.id)
+            name = _entry(args.id, cfg)
             print(f"{name} deleted" if secrets.delete(name) else f"{name} was not set")
         elif sub == "import":
             try:
@@ -274,16 +277,16 @@ def _keys(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
 
 # --- backup / restore ---------------------------------------------------------------------
 def _backup(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
-    store = Store.open(cfg.database_url)
+    store = Store.open(cfg.database_url, secrets.get)
     try:
         folder = cfg.data_dir / "backups"
-        target = args.to or folder / f"api_monitor-{utcnow():%Y%m%d-%H%M%S}.db"
-        out = store.backup_to(target)
+        out = store.backup_to(args.to or store.backup_path(folder))
         if not args.to:
-            rotate_backups(folder, cfg.backup_keep)
+            rotate_backups(folder, cfg.backup_keep, store.backup_pattern)
+        verified = store.backend.backup_verified()
     finally:
         store.close()
-    print(f"backup written to {out} (integrity_check ok)")
+    print(f"backup written to {out} ({verified})")
     return 0
 
 
@@ -293,8 +296,25 @@ def _restore(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
     if not port_free(cfg.server.host, cfg.server.port):
         print("warning: something listens on the server port; stop the app before restoring",
               file=sys.stderr)
-    before = restore_backup(args.file, cfg.database_url)
-    print(f"restored {cfg.db_path} from {args.file} ({before})")
+    before = restore_backup(args.file, cfg.database_url, secrets.get)
+    print(f"restored {display_url(cfg.database_url)} from {args.file} ({before})")
+    return 0
+
+
+# --- db migrate ---------------------------------------------------------------------------
+def _db(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
+    """``db migrate --from URL --to URL``: copy every table (storage.transfer), with a
+    progress bar, then a row count per table."""
+    if args.batch < 1:
+        raise UserError("--batch must be at least 1")
+    results = transfer(args.source, args.target, secret=secrets.get, batch=args.batch,
+                       progress=text_progress())
+    _table(("table", "source", "target before", "copied", "target after"),
+           [(r.table, str(r.source), str(r.before), str(r.copied), str(r.after))
+            for r in results])
+    copied = sum(r.copied for r in results)
+    print(f"\n{copied} rows copied from {display_url(args.source)} to "
+          f"{display_url(args.target)}")
     return 0
 
 
@@ -333,11 +353,13 @@ def _check(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
     results: list[tuple[str, bool, str]] = [("config", True, f"{cfg.path}"
                                              + ("" if cfg.path.exists() else " (defaults)"))]
     try:
-        store = Store.open(cfg.database_url)
-        try:
+        store = Store.open(cfg.database_url, secrets.get)
+        try:  # connected; migrations applied (Store.open upgrades) and current; integrity
+            version = store.schema_version()
             verdict = store.integrity_check()
             results.append(("database", verdict == "ok",
-                            f"{cfg.database_url} integrity_check {verdict}"))
+                            f"{store.backend.display_url} schema v{version}, "
+                            f"{store.integrity_scope()} {verdict}"))
         finally:
             store.close()
     except UserError as exc:

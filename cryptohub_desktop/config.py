@@ -244,10 +244,11 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
 
     db = _expect(raw.get("database", {}), dict, "[database]")
     _unknown(db, {"url"}, "[database]")
-    url = _expect(db.get("url", ""), str, "[database] url")
-    if url and "://" not in url:
-        raise ConfigError(f"[database] url must be a database URL like sqlite:///path, got {url!r}")
-    cfg.database_url = url or f"sqlite:///{cfg.db_path}"
+    url = _expect(db.get("url", ""), str, "[database] url").strip()
+    where = "[database] url"
+    if os.environ.get("CRYPTOHUB_DATABASE_URL", "").strip():  # the environment wins
+        url, where = os.environ["CRYPTOHUB_DATABASE_URL"].strip(), "CRYPTOHUB_DATABASE_URL"
+    cfg.database_url = _database_url(url, where) if url else f"sqlite:///{cfg.db_path}"
 
     wl = _expect(raw.get("watchlist", {}), dict, "[watchlist]")
     _unknown(wl, {"symbols"}, "[watchlist]")
@@ -448,6 +449,30 @@ def _cluster(table: dict[str, Any], cfg: Config) -> ClusterConfig:
         raise ConfigError("[cluster] redis_url needs a PostgreSQL [database] url: several "
                           "instances cannot share one SQLite file")
     return out
+
+
+_DB_URL = re.compile(r"^(sqlite|postgresql|postgres)://(.*)$", re.IGNORECASE)
+
+
+def _database_url(url: str, where: str) -> str:
+    """A database URL: ``sqlite:///path`` or ``postgresql://user@host:port/name`` (a
+    password as ``{ENTRY_NAME}`` is filled from the keychain or the environment when the
+    database opens). Never echoes the URL back: it may hold a password."""
+    m = _DB_URL.match(url)
+    if not m:
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        raise ConfigError(f"{where} must be sqlite:///path or postgresql://user@host/database"
+                          + (f" (not {scheme}://)" if scheme else ""))
+    rest = m.group(2)
+    if m.group(1).lower() == "sqlite" and not rest.strip("/"):
+        raise ConfigError(f"{where}: sqlite:/// needs a file path")
+    if m.group(1).lower() != "sqlite" and not rest.partition("?")[0].partition("/")[2]:
+        raise ConfigError(f"{where} names no database (postgresql://user@host:5432/DATABASE)")
+    for inner in _PLACEHOLDER.findall(url):
+        if not _ENTRY_NAME.match(inner):
+            raise ConfigError(f"{where}: placeholder {{{inner}}} must be an entry name in "
+                              "upper case, like {CRYPTOHUB_DB_PASSWORD}")
+    return url
 
 
 def _level(value: Any, where: str) -> str:

@@ -185,7 +185,13 @@ def sync_catalogue(providers: Sequence[Provider], enabled: dict[str, bool],
                    key_present: dict[str, bool], intervals: dict[str, tuple[str, int]],
                    pools: Sequence[Pool]) -> dict[str, dict[str, Any]]:
     """Upsert the catalogue into ``providers``, ``schedule_config`` and the pool
-    tables; returns the stored per-provider state (to resume health and toggles)."""
+    tables; returns the stored per-provider state (to resume health and toggles).
+
+    Every row is written with ``INSERT ... ON CONFLICT (its unique key)``, so instances
+    starting at once on one database cannot race into duplicate rows: the catalogue's
+    own fields are refreshed, what the user or the engine set (enabled, strategy,
+    member order and counts, rotation state) is kept.
+    """
     now = to_db(utcnow())
     for p in providers:
         s = p.spec
@@ -194,24 +200,19 @@ def sync_catalogue(providers: Sequence[Provider], enabled: dict[str, bool],
                "docs_url": s.docs_url, "requires_key": s.auth.requires_key,
                "key_configured": key_present.get(s.id, False), "priority_tier": s.tier,
                "pool": s.pool_name, "rate_limit": limits, "updated_at": now}
-        if ProviderRow.get_or_none(ProviderRow.id == s.id):
-            ProviderRow.update(row).where(ProviderRow.id == s.id).execute()
-        else:
-            ProviderRow.create(id=s.id, enabled=enabled.get(s.id, True), **row)
+        (ProviderRow.insert(id=s.id, enabled=enabled.get(s.id, True), **row)
+         .on_conflict(conflict_target=[ProviderRow.id],
+                      preserve=[getattr(ProviderRow, k) for k in row]).execute())
         name, seconds = intervals[s.id]
-        sc = ScheduleConfig.get_or_none(ScheduleConfig.provider_id == s.id)
-        if sc is None:
-            ScheduleConfig.create(provider_id=s.id, schedule_interval=name,
-                                  interval_seconds=seconds, enabled=enabled.get(s.id, True))
-        else:
-            ScheduleConfig.update(schedule_interval=name, interval_seconds=seconds).where(
-                ScheduleConfig.id == sc.id).execute()
+        (ScheduleConfig.insert(provider_id=s.id, schedule_interval=name,
+                               interval_seconds=seconds, enabled=enabled.get(s.id, True))
+         .on_conflict(conflict_target=[ScheduleConfig.provider_id],
+                      preserve=[ScheduleConfig.schedule_interval,
+                                ScheduleConfig.interval_seconds]).execute())
     for pool in pools:
-        sp = SourcePool.get_or_none(SourcePool.name == pool.name)
-        if sp is None:
-            SourcePool.create(name=pool.name, category=pool.category, strategy=pool.strategy)
-        else:
-            pool.strategy = sp.strategy
+        (SourcePool.insert(name=pool.name, category=pool.category, strategy=pool.strategy)
+         .on_conflict(action="nothing", conflict_target=[SourcePool.name]).execute())
+        pool.strategy = SourcePool.get(SourcePool.name == pool.name).strategy
         stored = {m.provider_id: m for m in PoolMember.select().where(
             PoolMember.pool_name == pool.name)}
         if stored:
@@ -219,15 +220,17 @@ def sync_catalogue(providers: Sequence[Provider], enabled: dict[str, bool],
         for i, m in enumerate(pool.members):
             st = stored.get(m.provider_id)
             if st is None:
-                PoolMember.create(pool_name=pool.name, provider_id=m.provider_id, priority=i)
+                (PoolMember.insert(pool_name=pool.name, provider_id=m.provider_id, priority=i)
+                 .on_conflict(action="nothing",
+                              conflict_target=[PoolMember.pool_name, PoolMember.provider_id])
+                 .execute())
             else:
                 m.enabled, m.use_count = st.enabled, st.use_count
                 m.success_count, m.failure_count = st.success_count, st.failure_count
-        rs = RotationState.get_or_none(RotationState.pool_name == pool.name)
-        if rs is None:
-            RotationState.create(pool_name=pool.name)
-        else:
-            pool.rotation_count = rs.rotation_count
+        (RotationState.insert(pool_name=pool.name)
+         .on_conflict(action="nothing", conflict_target=[RotationState.pool_name]).execute())
+        pool.rotation_count = RotationState.get(RotationState.pool_name == pool.name
+                                                ).rotation_count
     return {r.id: {"enabled": r.enabled, "last_success": from_db(r.last_success),
                    "last_data_time": from_db(r.last_data_time), "status": r.status}
             for r in ProviderRow.select()}

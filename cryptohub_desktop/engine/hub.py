@@ -143,7 +143,8 @@ class Hub:
         """
         self.started_at = utcnow()
         await self.bus.start()
-        self.store = store = await asyncio.to_thread(Store.open, self.config.database_url)
+        self.store = store = await asyncio.to_thread(Store.open, self.config.database_url,
+                                                     self.secrets.get)
         self.alerts.store = store
         await asyncio.to_thread(self.catalogue.resolve_keys, self.secrets)
         self.text_model = await asyncio.to_thread(_load_text_model)

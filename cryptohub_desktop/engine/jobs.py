@@ -102,9 +102,10 @@ class Jobs:
     async def backup(self, dest: Path | None = None) -> Path:
         """Online backup into ``backups/`` (or ``dest``), keeping the newest N."""
         folder = self.config.data_dir / "backups"
-        target = dest or folder / f"api_monitor-{utcnow():%Y%m%d-%H%M%S}.db"
+        target = dest or self.store.backup_path(folder)
         out = await asyncio.to_thread(self.store.backup_to, target)
         if dest is None:
-            await asyncio.to_thread(rotate_backups, folder, self.config.backup_keep)
+            await asyncio.to_thread(rotate_backups, folder, self.config.backup_keep,
+                                    self.store.backup_pattern)
         log.info("backup written to %s", out)
         return out

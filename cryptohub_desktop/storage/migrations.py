@@ -1,15 +1,26 @@
 """Versioned schema migrations (playhouse.migrate).
 
-A new database gets the current schema directly and is stamped with
-:data:`LATEST`. An existing database is upgraded step by step from its recorded
-version; a database from before versioning (tables but no ``schema_version``)
-is version 1. Each step runs in one transaction and is recorded.
+One set of steps for every backend. A new database gets the current schema
+directly and is stamped with :data:`LATEST`. An existing database is upgraded
+step by step from its recorded version; a database from before versioning
+(tables but no ``schema_version``) is version 1. Each step runs in one
+transaction and is recorded once. The store runs :func:`upgrade` under its
+backend's migration lock (an advisory lock on PostgreSQL), so instances starting
+at once on an empty database apply each step exactly once.
+
+A step that adds an index creates it explicitly (:func:`add_indexes`): Peewee's
+``create_tables`` is not relied on for indexes of a table that already exists.
+What a step must say differently per engine (64-bit ids, text limits) it asks
+the backend.
 
 Versions:
     1. the original system's tables (SPEC section 6)
     2. market_prices.quote, .deviation_pct, .outlier (quote currency and consensus flags)
     3. notify_deliveries (alert delivery results per channel, engine.notify)
-    4. team hub: hub_instance, provider_lease; data_collections.instance_id and
+    4. 64-bit ids of ohlcv and market_prices, 8-byte floats everywhere,
+       news_articles.url without a length limit (PostgreSQL, e.g. a database of the
+       original system; SQLite's INTEGER and REAL are 64-bit and its text unlimited)
+    5. team hub: hub_instance, provider_lease; data_collections.instance_id and
        UNIQUE(provider_id, scheduled_time)
 """
 
@@ -18,23 +29,32 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from peewee import BooleanField, CharField, Database, FloatField
+from peewee import BooleanField, CharField, Database, FloatField, Model
 from playhouse.migrate import SchemaMigrator, migrate
 
 from cryptohub_desktop.core.errors import StoreError
 from cryptohub_desktop.core.time import to_db, utcnow
+from cryptohub_desktop.storage.backends import Backend
 from cryptohub_desktop.storage.models import (
     ALL_MODELS,
+    DataCollection,
     HubInstance,
     NotifyDelivery,
     ProviderLease,
     SchemaVersion,
 )
 
+Step = Callable[[Database, SchemaMigrator, Backend], None]
+
 log = logging.getLogger("cryptohub.store")
 
 
-def _v2(db: Database, m: SchemaMigrator) -> None:
+def add_indexes(model: type[Model]) -> None:
+    """Create every index ``model`` declares that is missing (``IF NOT EXISTS``)."""
+    model._schema.create_indexes(safe=True)  # type: ignore[attr-defined]
+
+
+def _v2(db: Database, m: SchemaMigrator, backend: Backend) -> None:
     have = {c.name for c in db.get_columns("market_prices")}
     ops = []
     if "quote" not in have:
@@ -46,31 +66,38 @@ def _v2(db: Database, m: SchemaMigrator) -> None:
     migrate(*ops)
 
 
-def _v3(db: Database, m: SchemaMigrator) -> None:
+def _v3(db: Database, m: SchemaMigrator, backend: Backend) -> None:
     db.create_tables([NotifyDelivery])  # safe: kept if present; peewee DDL, any backend
+    add_indexes(NotifyDelivery)
 
 
-def _v4(db: Database, m: SchemaMigrator) -> None:
+def _v4(db: Database, m: SchemaMigrator, backend: Backend) -> None:
+    backend.widen_ids(db, ["ohlcv", "market_prices"])
+    backend.widen_floats(db, [m._meta.table_name for m in ALL_MODELS])
+    backend.widen_text(db, "news_articles", "url")
+
+
+def _v5(db: Database, m: SchemaMigrator, backend: Backend) -> None:
     db.create_tables([HubInstance, ProviderLease])
     if "instance_id" not in {c.name for c in db.get_columns("data_collections")}:
         migrate(m.add_column("data_collections", "instance_id", CharField(null=True)))
-    indexes = {i.name for i in db.get_indexes("data_collections")}
-    if "data_collections_provider_id_scheduled_time" not in indexes:
-        # a slot stored twice (before v4) keeps its first row
-        db.execute_sql(
-            'DELETE FROM "data_collections" WHERE "scheduled_time" IS NOT NULL AND "id" NOT IN '
-            '(SELECT MIN("id") FROM "data_collections" WHERE "scheduled_time" IS NOT NULL '
-            'GROUP BY "provider_id", "scheduled_time")')
-        migrate(m.add_index("data_collections", ("provider_id", "scheduled_time"), True))
+    # a slot stored twice (before v5) keeps its first row, then the unique index
+    db.execute_sql(
+        'DELETE FROM "data_collections" WHERE "scheduled_time" IS NOT NULL AND "id" NOT IN '
+        '(SELECT MIN("id") FROM "data_collections" WHERE "scheduled_time" IS NOT NULL '
+        'GROUP BY "provider_id", "scheduled_time")')
+    add_indexes(DataCollection)
+    add_indexes(HubInstance)
 
 
-STEPS: list[tuple[int, str, Callable[[Database, SchemaMigrator], None]]] = [
+STEPS: list[tuple[int, str, Step]] = [
     (2, "market_prices quote currency and consensus flags", _v2),
     (3, "notify_deliveries: alert delivery results per channel", _v3),
-    (4, "team hub: hub_instance, provider_lease, data_collections.instance_id, one row per "
-        "scheduled slot", _v4),
+    (4, "64-bit ids of ohlcv and market_prices, 8-byte floats, news url without limit", _v4),
+    (5, "team hub: hub_instance, provider_lease, data_collections.instance_id, one row per "
+        "scheduled slot", _v5),
 ]
-LATEST = 4
+LATEST = 5
 
 
 def current_version(db: Database) -> int:
@@ -82,8 +109,9 @@ def current_version(db: Database) -> int:
     return 1 if "providers" in tables else 0
 
 
-def upgrade(db: Database) -> int:
-    """Bring ``db`` to :data:`LATEST`; returns the version it had before."""
+def upgrade(db: Database, backend: Backend) -> int:
+    """Bring ``db`` to :data:`LATEST`; returns the version it had before. The caller
+    holds ``backend.migration_lock(db)``."""
     before = current_version(db)
     if before > LATEST:
         raise StoreError(f"database schema v{before} is newer than this app (v{LATEST}); "
@@ -103,7 +131,7 @@ def upgrade(db: Database) -> int:
         if version <= before:
             continue
         with db.atomic():
-            step(db, migrator)
+            step(db, migrator, backend)
             SchemaVersion.create(version=version, description=description,
                                  applied_at=to_db(utcnow()))
         log.info("database upgraded to schema v%d: %s", version, description)

@@ -3,13 +3,16 @@
 The database is a :class:`peewee.DatabaseProxy` initialised by the store, so a
 test hands in its own temporary database. Table names follow the original
 system (``providers``, ``data_collections``, ``market_prices`` ...). Datetimes
-are stored as naive UTC.
+are stored as naive UTC. The same models serve SQLite and PostgreSQL: the ids of
+the two big tables are 64-bit (``BIGSERIAL`` on PostgreSQL; SQLite's INTEGER is
+64-bit anyway), and text that can be long (a news URL) has no length limit.
 """
 
 from __future__ import annotations
 
 from peewee import (
     AutoField,
+    BigAutoField,
     BigIntegerField,
     BooleanField,
     CharField,
@@ -266,7 +269,7 @@ class RotationState(BaseModel):
 
 
 class MarketPrice(BaseModel):
-    id = AutoField()
+    id = BigAutoField()  # schema v4 on PostgreSQL
     symbol = CharField()
     price_usd = FloatField()
     market_cap = FloatField(null=True)
@@ -284,7 +287,7 @@ class MarketPrice(BaseModel):
 
 
 class OHLCV(BaseModel):
-    id = AutoField()
+    id = BigAutoField()  # schema v4 on PostgreSQL
     source = CharField()
     symbol = CharField()
     interval = CharField()
@@ -306,7 +309,7 @@ class NewsArticleRow(BaseModel):
     title = TextField()
     content = TextField(default="")
     source = CharField(index=True)
-    url = CharField(unique=True)
+    url = TextField(unique=True)  # schema v4: no 255-character limit on PostgreSQL
     published_at = DateTimeField(index=True)
     sentiment = CharField(null=True)
     sentiment_score = FloatField(null=True)
@@ -454,6 +457,14 @@ ALL_MODELS = [*MONITORING, *DATA, *CLUSTER, SchemaVersion]
 
 #: record table name -> model
 BY_TABLE = {m._meta.table_name: m for m in ALL_MODELS}
+
+#: the unique key that identifies a stored row of the tables written with "insert
+#: unless already stored" (the conflict target of their upserts)
+UNIQUE_KEYS = {
+    "news_articles": [NewsArticleRow.url],
+    "whale_transactions": [WhaleTransaction.blockchain, WhaleTransaction.transaction_hash],
+    "ohlcv": [OHLCV.source, OHLCV.symbol, OHLCV.interval, OHLCV.open_time],
+}
 
 #: tables that retention trims, with their time column
 RETAINED = {

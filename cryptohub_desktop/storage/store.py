@@ -3,8 +3,11 @@
 Every write goes through one writer thread (:meth:`Store.write`), so the event
 loop never waits on the database and writes never contend. Reads run on a small
 reader pool (:meth:`Store.read`). What differs between engines (connecting,
-PRAGMAs, bulk insert, backup, integrity check, error codes) is asked of the
-:class:`~cryptohub_desktop.storage.backends.Backend` chosen by the URL.
+PRAGMAs, bulk insert, backup, integrity check, error codes, who else uses the
+database) is asked of the :class:`~cryptohub_desktop.storage.backends.Backend`
+chosen by the URL. A database server that goes away makes writes fail with
+:class:`~cryptohub_desktop.core.errors.StoreUnavailable` (the transaction rolled
+back, nothing committed lost); the next write reconnects.
 
 Typical use::
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -32,13 +36,22 @@ from cryptohub_desktop.core.errors import StoreError
 from cryptohub_desktop.core.records import Candle, NodeStatus, Record, as_dict
 from cryptohub_desktop.core.time import to_db, utcnow
 from cryptohub_desktop.storage import migrations
-from cryptohub_desktop.storage.backends import Backend, backend_for
-from cryptohub_desktop.storage.models import BY_TABLE, OHLCV, RETAINED, RpcNodeStatus, database
+from cryptohub_desktop.storage.backends import Backend, backend_for, resolve_url
+from cryptohub_desktop.storage.models import (
+    BY_TABLE,
+    OHLCV,
+    RETAINED,
+    UNIQUE_KEYS,
+    RpcNodeStatus,
+    database,
+)
 
 log = logging.getLogger("cryptohub.store")
 T = TypeVar("T")
 DB_ERRORS = (peewee.PeeweeException, OSError)
 READERS = 2  # reader threads, each with its own connection
+#: how old the database size shown in status may be
+SIZE_REFRESH_SECONDS = 30.0
 
 
 class Store:
@@ -55,30 +68,48 @@ class Store:
         self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="db-reader")
         self._closed = False
         self._lock = threading.Lock()
+        self._size = 0
+        self._size_at = float("-inf")
+        self._sizing = False
 
     # --- lifecycle -----------------------------------------------------------------
     @classmethod
-    def open(cls, url: str) -> Store:
+    def open(cls, url: str, secret: Callable[[str], str | None] | None = None) -> Store:
         """Open (creating and upgrading as needed) the database at ``url``.
+
+        Args:
+            secret: fills ``{ENTRY}`` placeholders of the URL (``Secrets.get``).
 
         Raises:
             StoreError: it cannot be created, opened or upgraded.
+            StoreLocked: db migrate or restore is writing into it.
         """
-        backend = backend_for(url)
+        backend = backend_for(resolve_url(url, secret))
         db = backend.connect()
         try:
             database.initialize(db)
             with backend.migration_lock(db):
-                migrations.upgrade(db)
+                migrations.upgrade(db, backend)
+            size = backend.size_bytes(db)
         except StoreError:
-            db.close()
+            _abandon(db, backend)
             raise
         except DB_ERRORS as exc:
-            db.close()
+            _abandon(db, backend)
             raise backend.translate(exc, f"cannot open database {backend.display_url}") from exc
         store = cls(db, backend)
-        # the opening thread's connection is not the writer's: let it go
+        store._size, store._size_at = size, time.monotonic()
+        # the opening thread's connection is not the writer's: let it go. The writer
+        # connects now, so the database is marked in use for as long as the store is open
         db.close()
+        try:
+            store._writer.submit(db.connect, True).result()
+        except StoreError:
+            store.close()
+            raise
+        except DB_ERRORS as exc:
+            store.close()
+            raise backend.translate(exc, f"cannot open database {backend.display_url}") from exc
         return store
 
     def close(self) -> None:
@@ -96,6 +127,7 @@ class Store:
         self._readers.shutdown(wait=True)
         if not self.db.is_closed():
             self.db.close()
+        self.backend.dispose(self.db)
 
     def _close_reader_conns(self) -> None:
         """Close each reader thread's own connection (peewee keeps one per thread): one
@@ -152,9 +184,19 @@ class Store:
             raise self.backend.translate(exc, "database write failed") from exc
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` on a reader thread."""
+        """Run ``fn(*args)`` on a reader thread.
+
+        Raises:
+            StoreError: the database could not be read (e.g. StoreUnavailable).
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, fn, *args)
+        return await loop.run_in_executor(self._readers, self._read, fn, args)
+
+    def _read(self, fn: Callable[..., T], args: Sequence[Any]) -> T:
+        try:
+            return fn(*args)
+        except DB_ERRORS as exc:
+            raise self.backend.translate(exc, "database read failed") from exc
 
     # --- ingest (writer thread) ----------------------------------------------------------
     def insert_records(self, source: str, records: Iterable[Record]) -> dict[str, int]:
@@ -179,17 +221,22 @@ class Store:
             if table in ("news_articles", "whale_transactions"):
                 counts[table] = self._insert_ignoring(model, rows)
             else:
-                model.insert_many(rows).execute()
+                model.insert_many(rows).as_rowcount().execute()
                 counts[table] = len(rows)
         return counts
 
     def _insert_ignoring(self, model: type[peewee.Model], rows: list[dict[str, Any]]) -> int:
+        """Insert, skipping rows whose unique key (news url, whale chain + hash) is
+        stored; returns how many were new."""
         if not rows:
             return 0
-        before = model.select().count()
+        target = UNIQUE_KEYS[model._meta.table_name]
+        new = 0
         for chunk in peewee.chunked(rows, 200):
-            model.insert_many(chunk).on_conflict_ignore().execute()
-        return model.select().count() - before
+            new += (model.insert_many(chunk)
+                    .on_conflict(action="nothing", conflict_target=target)
+                    .as_rowcount().execute())
+        return new
 
     def _insert_nodes(self, source: str, recs: list[NodeStatus]) -> int:
         rows = []
@@ -202,7 +249,7 @@ class Store:
             rows.append({"provider": source, "chain": r.chain, "block_height": r.block_height,
                          "lag_blocks": top - r.block_height,
                          "response_time_ms": r.response_time_ms, "timestamp": to_db(r.timestamp)})
-        RpcNodeStatus.insert_many(rows).execute()
+        RpcNodeStatus.insert_many(rows).as_rowcount().execute()
         return len(rows)
 
     def insert_candles(self, source: str, candles: Sequence[Candle]) -> int:
@@ -235,12 +282,13 @@ class Store:
             cond = col < cutoff
             if model is OHLCV:
                 cond &= OHLCV.interval == "1m"
-            while True:
-                ids = [r.id for r in table.select(table.id).where(cond).limit(batch)]
-                if not ids:
-                    break
+            while True:  # one short transaction per batch: writers wait for one batch at most
                 with self.db.atomic():
-                    total += table.delete().where(table.id.in_(ids)).execute()
+                    n = table.delete().where(
+                        table.id.in_(table.select(table.id).where(cond).limit(batch))).execute()
+                total += n
+                if n < batch:
+                    break
         if total:
             self.backend.after_delete(self.db)
         return total
@@ -249,8 +297,48 @@ class Store:
         """"ok" or the database's first complaint."""
         return self.backend.integrity_check(self.db)
 
+    def integrity_scope(self) -> str:
+        """What :meth:`integrity_check` looked at (e.g. pg_amcheck, or what it could not)."""
+        return self.backend.integrity_scope()
+
+    def schema_version(self) -> int:
+        """The database's schema version (a read: run it off the event loop)."""
+        return migrations.current_version(self.db)
+
     def size_bytes(self) -> int:
-        return self.backend.size_bytes(self.db)
+        """The database's size, at most :data:`SIZE_REFRESH_SECONDS` old. Never waits on
+        the database (the event loop and the UI call it): an older value is refreshed
+        on a reader thread."""
+        with self._lock:
+            due = (not self._closed and not self._sizing
+                   and time.monotonic() - self._size_at > SIZE_REFRESH_SECONDS)
+            if due:
+                self._sizing = True
+        if due:
+            try:
+                self._readers.submit(self._refresh_size)
+            except RuntimeError:  # closing
+                self._sizing = False
+        return self._size
+
+    def _refresh_size(self) -> None:
+        try:
+            self._size = self.backend.size_bytes(self.db)
+        except Exception as exc:  # noqa: BLE001 - a size is not worth an error; keep the last
+            log.debug("database size unavailable: %s", exc)
+        finally:
+            self._size_at = time.monotonic()
+            self._sizing = False
+
+    def backup_path(self, folder: Path) -> Path:
+        """A new backup's path in ``folder``: ``api_monitor-<UTC time>`` + the backend's
+        suffix (``.db`` for SQLite, ``.dump`` for PostgreSQL)."""
+        return folder / f"api_monitor-{utcnow():%Y%m%d-%H%M%S}{self.backend.backup_suffix}"
+
+    @property
+    def backup_pattern(self) -> str:
+        """The names of this backend's backups in the backups folder (for rotation)."""
+        return f"api_monitor-*{self.backend.backup_suffix}"
 
     def backup_to(self, dest: Path) -> Path:
         """A consistent online copy at ``dest``, verified afterwards.
@@ -270,14 +358,26 @@ def rotate_backups(folder: Path, keep: int, pattern: str = "api_monitor-*.db") -
     return gone
 
 
-def restore_backup(backup: Path, url: str) -> str:
+def restore_backup(backup: Path, url: str,
+                   secret: Callable[[str], str | None] | None = None) -> str:
     """Replace the database at ``url`` with ``backup`` (the app must be stopped); returns
     what happened to the previous database.
 
     Raises:
         StoreError: the backup is unusable (the database is then untouched).
+        StoreLocked: a hub has the database open.
     """
-    return backend_for(url).restore(backup)
+    return backend_for(resolve_url(url, secret)).restore(backup)
+
+
+def _abandon(db: peewee.Database, backend: Backend) -> None:
+    """Let go of a database that failed to open."""
+    try:
+        if not db.is_closed():
+            db.close()
+    except DB_ERRORS:
+        pass
+    backend.dispose(db)
 
 
 def _row(record: Record, source: str, now: datetime) -> dict[str, Any]:

@@ -41,9 +41,9 @@ async def test_waiting_callers_never_exceed_the_window(redis_prefix):
     """Callers that wait for room never put more than 5 calls in any 2-s window."""
     limits = [SharedLimits(REDIS_URL, prefix=redis_prefix) for _ in range(3)]
     try:
-        got = await asyncio.gather(*(_take(x, "kraken", 6, max_wait=5) for x in limits))
+        got = await asyncio.gather(*(_take(x, "kraken", 4, max_wait=30) for x in limits))
         times = sorted(t for ts in got for t in ts)
-        assert len(times) == 18
+        assert len(times) == 12
         assert max(sum(1 for t in times if s <= t < s + 2.0) for s in times) <= 5
     finally:
         for x in limits:

@@ -79,11 +79,12 @@ def test_collect_once_fills_every_table(tmp_path):
     assert q("PRAGMA integrity_check") == [("ok",)]
 
 
-def test_serve_answers_health_and_stops_on_sigterm(tmp_path):
+@pytest.mark.backends
+def test_serve_answers_health_and_stops_on_sigterm(tmp_path, database):
     """serve answers /health on its port and exits within 2 s of SIGTERM, database clean."""
     port = _free_port()
     cfg = tmp_path / "c.toml"
-    cfg.write_text("")
+    cfg.write_text("" if database.backend == "sqlite" else database.toml)
     proc = subprocess.Popen([*CMD, "serve", "--port", str(port), "--data-dir",
                              str(tmp_path / "d"), "--config", str(cfg)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -111,6 +112,12 @@ def test_serve_answers_health_and_stops_on_sigterm(tmp_path):
     assert proc.returncode == 0, err
     assert "stopped" in out
     assert elapsed < 2.0 * SLOW
+    if database.backend != "sqlite":
+        assert database.scalar("SELECT COUNT(*) FROM providers") == len(PROVIDERS)
+        assert database.scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE "
+                               "application_name = 'cryptohub-desktop' AND datname = "
+                               "current_database()") == 0  # every connection closed
+        return
     db_path = tmp_path / "d" / "api_monitor.db"
     wal = db_path.with_name(db_path.name + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0

@@ -7,6 +7,8 @@ from cryptohub_desktop.core.topics import CATEGORIES
 from cryptohub_desktop.storage.models import BY_TABLE, DataCollection, ProviderRow
 from tests.replay import providers_with_fixtures
 
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL
+
 BY_ID = {p.id: p for p in PROVIDERS}
 EXPECTED_TABLE = {
     "market_data": "market_prices", "blockchain_explorers": "blockchain_stats",

@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from cryptohub_desktop.collectors import coingecko
 from cryptohub_desktop.core.time import utcnow
 from cryptohub_desktop.storage.models import (
@@ -13,6 +15,8 @@ from cryptohub_desktop.storage.models import (
     ScheduleConfig,
 )
 from tests.replay import Fault
+
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL
 
 PATH = "/coingecko/simple/price"
 

@@ -2,12 +2,16 @@
 
 from datetime import UTC, datetime
 
+import pytest
+
 from cryptohub_desktop.collectors import binance, coingecko, cryptocompare, kraken
 from cryptohub_desktop.core.records import Price
 from cryptohub_desktop.core.time import to_db, utcnow
 from cryptohub_desktop.engine.backfill import backfill
 from cryptohub_desktop.storage.models import OHLCV, Alert, MarketPrice, RotationHistory
 from tests.replay import Fault
+
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL
 
 
 async def test_failover_rotates_and_probes_the_first_member_again(make_hub, replay):
@@ -100,3 +104,4 @@ async def test_consensus_flags_the_source_that_is_off(make_hub, replay):
     alerts = await hub.store.read(lambda: [a.alert_type for a in Alert.select()])
     assert alerts == ["price_deviation"]
     assert hub.prices["BTC"] == 67150.0  # the median of the four
+

@@ -23,6 +23,8 @@ from cryptohub_desktop.core.records import Candle, WhaleTx
 from cryptohub_desktop.server import start_server
 from tests.conftest import SLOW
 
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL
+
 SEED_PATHS = ["/health", "/api/status", "/api/providers", "/api/rate-limits", "/api/schedule",
               "/api/freshness", "/api/failures"]
 DATA_PATHS = ["/api/market", "/api/history?symbol=BTC", "/api/news", "/api/sentiment",
@@ -364,3 +366,4 @@ async def test_docs_page_renders_offline(served, tmp_path):
     for path in ("/api/status", "/api/history", "/metrics", "/ws/master"):
         assert f">{path}<" in out, path
     assert "consensus_price: number | null" in out
+

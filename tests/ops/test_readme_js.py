@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cryptohub_desktop.collectors import all_providers
+from cryptohub_desktop.collectors import PROVIDERS
 from tests.conftest import SLOW
 from tests.replay import ReplayServer, providers_with_fixtures
 
@@ -75,7 +75,7 @@ def test_readme_javascript_prints_subscribed_and_snapshot(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRYPTOHUB_")}
     env |= {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
             "QT_QPA_PLATFORM": "offscreen"}
-    for p in all_providers():  # keyed providers get the recorded fixtures' test key
+    for p in PROVIDERS:  # keyed providers get the recorded fixtures' test key
         for name in p.spec.auth.key_names[:1]:
             env[name] = "test-key"
     with ReplayServer() as upstream:

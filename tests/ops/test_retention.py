@@ -7,6 +7,7 @@ import sqlite3
 from datetime import datetime, timedelta
 
 import peewee
+import pytest
 
 from cryptohub_desktop.collectors import coingecko
 from cryptohub_desktop.core.time import to_db, utcnow
@@ -116,9 +117,10 @@ def test_retention_drops_old_rows_keeps_history_and_shrinks_the_file(tmp_path):
     assert db.stat().st_size < 0.7 * size_before, (size_before, db.stat().st_size)
 
 
-def test_retention_zero_keeps_everything(tmp_path):
+@pytest.mark.backends
+def test_retention_zero_keeps_everything(database):
     """[retention] days = 0 means keep forever: nothing is deleted."""
-    store = Store.open(f"sqlite:///{tmp_path / 'api_monitor.db'}")
+    store = Store.open(database.url)
     try:
         store.write_sync(lambda: MarketPrice.create(symbol="BTC", price_usd=1.0, source="x",
                                                     timestamp=NOW - timedelta(days=900)))
@@ -128,6 +130,7 @@ def test_retention_zero_keeps_everything(tmp_path):
         store.close()
 
 
+@pytest.mark.backends
 async def test_hub_retention_job_uses_the_configured_days(make_hub):
     """The hub's hourly retention job deletes what is older than [retention] days."""
     hub = await make_hub([coingecko.PROVIDER], extra="[retention]\ndays = 30\n")

@@ -1,7 +1,11 @@
 """A hub run of CoinGecko against its replayed documented answer lands in SQLite."""
 
+import pytest
+
 from cryptohub_desktop.collectors import coingecko
 from cryptohub_desktop.storage.models import DataCollection, MarketPrice, ProviderRow
+
+pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL
 
 
 async def test_run_lands_prices_and_collection_row(make_hub):

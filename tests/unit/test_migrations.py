@@ -64,7 +64,7 @@ def test_v1_database_upgrades_and_keeps_its_rows(tmp_path):
         store.close()
     con = connect(path)
     versions = [r[0] for r in con.execute("select version from schema_version order by 1")]
-    assert versions == [1, 2, 3, 4]
+    assert versions == list(range(1, migrations.LATEST + 1))
     assert con.execute("select count(*) from providers").fetchone()[0] == 1
 
 
@@ -86,14 +86,14 @@ def test_v2_database_gains_the_notify_deliveries_table(tmp_path):
     cols = {r[1] for r in con.execute("pragma table_info(notify_deliveries)")}
     assert {"timestamp", "channel", "url", "alert_id", "kind", "status", "attempts", "reason",
             "repeats"} <= cols
-    assert [r[0] for r in con.execute("select version from schema_version order by 1")] == [2, 3, 4]
+    assert [r[0] for r in con.execute("select version from schema_version order by 1")] == [2, 3, 4, 5]
     assert con.execute("select count(*) from alerts").fetchone()[0] == 1
 
 
-def test_v3_database_gets_one_row_per_scheduled_slot(tmp_path):
-    """A v3 database holding a slot twice upgrades to v4 keeping the first row, gains the
+def test_v4_database_gets_one_row_per_scheduled_slot(tmp_path):
+    """A v4 database holding a slot twice upgrades to v5 keeping the first row, gains the
     team-hub tables, and then refuses a second row for the same slot."""
-    path = tmp_path / "v3.db"
+    path = tmp_path / "v4.db"
     store = Store.open(f"sqlite:///{path}")
     store.close()
     con = connect(path)
@@ -101,7 +101,7 @@ def test_v3_database_gets_one_row_per_scheduled_slot(tmp_path):
     con.execute("drop table hub_instance")
     con.execute("drop table provider_lease")
     con.execute("alter table data_collections drop column instance_id")
-    con.execute("delete from schema_version where version = 4")
+    con.execute("delete from schema_version where version = 5")
     for i in range(2):
         con.execute("insert into data_collections (provider_id, category, scheduled_time, "
                     "actual_fetch_time, record_count, payload_size_bytes, on_schedule, status)"

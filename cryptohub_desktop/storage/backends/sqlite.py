@@ -5,15 +5,23 @@ incremental auto-vacuum set before the first table, a TRUNCATE checkpoint at
 close, ``integrity_check``, the online backup API (a plain copy of a live WAL
 database is not a backup) and restore by file replacement. Driver errors are
 sorted by SQLite's result code, not by their text.
+
+In use: every store holds a shared ``flock`` on ``<database>.lock`` beside the
+database while it is open (the operating system releases it when the process
+dies, so it is never stale); ``db migrate`` and ``restore`` take it exclusively
+and so refuse while a hub runs. Windows has no ``flock``: there the check is
+skipped.
 """
 
 from __future__ import annotations
 
 import errno
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import peewee
 
@@ -24,7 +32,12 @@ from cryptohub_desktop.core.errors import (
     StoreLocked,
     StoreReadOnly,
 )
-from cryptohub_desktop.storage.backends import Backend, orig_error
+from cryptohub_desktop.storage.backends import Backend, error_chain
+
+try:  # POSIX: the in-use lock file
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -58,11 +71,7 @@ def _cause(exc: BaseException) -> BaseException:
     """The first error in ``exc``'s chain with a telling code: when SQLite rolled back by
     itself (disk full, I/O error), peewee's own rollback then fails with a plain error
     whose context holds the real cause."""
-    chain: list[BaseException] = []
-    seen: BaseException | None = exc
-    while seen is not None and len(chain) < 8:
-        chain.append(orig_error(seen))
-        seen = seen.__context__ or seen.__cause__
+    chain = error_chain(exc)
     known = {SQLITE_FULL, SQLITE_READONLY, SQLITE_PERM, SQLITE_BUSY, SQLITE_LOCKED,
              SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_IOERR, SQLITE_CANTOPEN}
     for e in chain:
@@ -129,10 +138,53 @@ class SqliteBackend(Backend):
         if path is None:
             raise StoreError(f"not a SQLite URL: {url}")
         self.path = path
+        self.lock_path = path.with_name(path.name + ".lock")
+        self._in_use: IO[bytes] | None = None
 
-    def connect(self) -> peewee.Database:
+    def identity(self) -> tuple[str, ...]:
+        return (self.name, str(self.path.expanduser().resolve()))
+
+    def exists(self) -> bool:
+        return self.path.is_file() and self.path.stat().st_size > 0
+
+    def _lock(self, exclusive: bool) -> IO[bytes]:
+        """The lock file, locked shared or exclusive (never waits).
+
+        Raises:
+            StoreLocked: someone holds it the other way.
+        """
+        f = open(self.lock_path, "a+b")  # noqa: SIM115 - held until released
+        if fcntl is None:
+            return f
+        try:
+            fcntl.flock(f, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except OSError as exc:
+            f.close()
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+            raise StoreLocked(
+                f"{self.path} is in use by a running Crypto Hub (stop it first)" if exclusive
+                else f"{self.path} is being written by db migrate or restore; try again "
+                "when it has finished") from exc
+        return f
+
+    @contextmanager
+    def claim(self) -> Iterator[None]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            f = self._lock(exclusive=True)
+        except OSError as exc:
+            raise self.translate(exc, f"cannot lock {self.lock_path}") from exc
+        try:
+            yield
+        finally:
+            f.close()
+
+    def connect(self, *, in_use: bool = True) -> peewee.Database:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if in_use and self._in_use is None:
+                self._in_use = self._lock(exclusive=False)
         except OSError as exc:
             raise self.translate(exc, f"cannot create {self.path.parent}") from exc
         try:
@@ -144,8 +196,14 @@ class SqliteBackend(Backend):
                 db.execute_sql("PRAGMA auto_vacuum = INCREMENTAL")
                 db.execute_sql("VACUUM")
         except (peewee.PeeweeException, sqlite3.Error, OSError) as exc:
+            self.dispose(None)
             raise self.translate(exc, f"cannot open database {self.url}") from exc
         return db
+
+    def dispose(self, db: peewee.Database | None) -> None:
+        if self._in_use is not None:
+            self._in_use.close()
+            self._in_use = None
 
     def translate(self, exc: BaseException, what: str) -> StoreError:
         return translate(exc, what)
@@ -153,10 +211,21 @@ class SqliteBackend(Backend):
     def insert_ohlcv(self, db: peewee.Database, rows: Sequence[tuple[Any, ...]]) -> int:
         # one prepared statement for the whole batch: ~10x Peewee's insert_many here
         sql = ('INSERT INTO "ohlcv" ("source","symbol","interval","open_time","open","high",'
-               '"low","close","volume") VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING')
+               '"low","close","volume") VALUES (?,?,?,?,?,?,?,?,?) '
+               'ON CONFLICT ("source","symbol","interval","open_time") DO NOTHING')
         conn = db.connection()
         before = conn.total_changes
         conn.executemany(sql, rows)
+        return conn.total_changes - before
+
+    def insert_rows(self, db: peewee.Database, table: str, columns: Sequence[str],
+                    rows: Sequence[tuple[Any, ...]]) -> int:
+        cols = ",".join(f'"{c}"' for c in columns)
+        sql = (f'INSERT INTO "{table}" ({cols}) VALUES ({",".join("?" * len(columns))}) '
+               "ON CONFLICT DO NOTHING")  # any unique key: the row is there already
+        conn = db.connection()
+        before = conn.total_changes
+        conn.executemany(sql, [tuple(_sqlite_value(v) for v in r) for r in rows])
         return conn.total_changes - before
 
     def before_close(self, db: peewee.Database) -> None:
@@ -178,6 +247,9 @@ class SqliteBackend(Backend):
 
     def integrity_check(self, db: peewee.Database) -> str:
         return verdict(db.execute_sql("PRAGMA integrity_check").fetchall())
+
+    def backup_verified(self) -> str:
+        return "integrity_check ok"
 
     def size_bytes(self, db: peewee.Database) -> int:
         return sum(p.stat().st_size for p in (self.path, self.path.with_name(
@@ -213,6 +285,11 @@ class SqliteBackend(Backend):
         db_path = self.path
         if backup.resolve() == db_path.resolve():
             raise StoreError(f"{backup} is the live database itself; pick a file in backups/")
+        with self.claim():
+            return self._restore(backup)
+
+    def _restore(self, backup: Path) -> str:
+        db_path = self.path
         try:
             result = check_file(backup)
         except sqlite3.Error as exc:
@@ -240,3 +317,10 @@ class SqliteBackend(Backend):
         except (sqlite3.Error, OSError) as exc:
             raise self.translate(exc, f"restore of {db_path} from {backup} failed") from exc
         return f"previous database kept as {keep.name}" if had else "there was no database before"
+
+
+def _sqlite_value(v: Any) -> Any:
+    """A value as the app stores it in SQLite (datetimes as ISO text with a space)."""
+    if isinstance(v, datetime):
+        return v.isoformat(" ")
+    return v
