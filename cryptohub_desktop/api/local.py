@@ -94,8 +94,8 @@ class LocalApi:
     async def schedule(self) -> Answer:
         return await answers.schedule(self.hub)
 
-    async def freshness(self) -> Answer:
-        return await answers.freshness(self.hub)
+    async def freshness(self, by: str = "name") -> Answer:
+        return await answers.freshness(self.hub, by)
 
     async def failures(self, limit: int = 50) -> Answer:
         return await answers.failures(self.hub, limit)

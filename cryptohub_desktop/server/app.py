@@ -1,9 +1,11 @@
 """Start and stop the local server: one ``websockets`` server on the hub's event loop
 answering REST GETs (``process_request``) and WebSocket upgrades.
 
-Every request first passes the :class:`~cryptohub_desktop.server.security.Guard`;
-then ``/ws/*`` paths upgrade to WebSocket (``ws.py``) and everything else is REST
-(``rest.py``). Compression is off: permessage-deflate would compress each update
+The request head is read first by :class:`~cryptohub_desktop.server.http_edge.
+EdgeConnection` (bodies, folded headers, other HTTP versions and pipelined requests
+are answered or set aside there); then every request passes the
+:class:`~cryptohub_desktop.server.security.Guard`; then ``/ws/*`` paths upgrade to
+WebSocket (``ws.py``) and everything else is REST (``rest.py``). Compression is off: permessage-deflate would compress each update
 once per client and makes a broadcast several times slower.
 
 Example::
@@ -26,21 +28,36 @@ from websockets.http11 import Request, Response
 from cryptohub_desktop import __version__
 from cryptohub_desktop.api.protocol import HubApi
 from cryptohub_desktop.config import ServerConfig
-from cryptohub_desktop.core.masking import scrub
+from cryptohub_desktop.core.masking import mask
 from cryptohub_desktop.secrets import Secrets
 from cryptohub_desktop.server.cache import AnswerCache
+from cryptohub_desktop.server.http_edge import EdgeConnection
+from cryptohub_desktop.server.metrics import MetricsExporter
 from cryptohub_desktop.server.responses import ApiError, error_response
 from cryptohub_desktop.server.rest import RestApi
 from cryptohub_desktop.server.routes import build_routes
 from cryptohub_desktop.server.security import Guard, is_loopback
-from cryptohub_desktop.server.ws import MAX_CLIENT_BUFFER, MAX_FRAME, WS_PATHS, Fanout
+from cryptohub_desktop.server.ws import (
+    MAX_CLIENT_BUFFER,
+    MAX_FRAME,
+    WS_PATHS,
+    Fanout,
+    normalize_path,
+)
 
 log = logging.getLogger("cryptohub.server")
 
 
-def make_scrubber(api: HubApi) -> Callable[[str], str]:
-    """A function masking every secret the hub uses (keychain, environment, token)."""
-    return lambda text: scrub(text, api.secrets_in_use(), patterns=False)
+def make_scrubber(api: HubApi) -> Callable[[bytes], bytes]:
+    """A function masking, in encoded UTF-8 JSON, every secret the hub uses (keychain,
+    environment, token), longest first (as ``core.masking.scrub`` does for text)."""
+    def scrub_bytes(data: bytes) -> bytes:
+        for value in sorted(api.secrets_in_use(), key=len, reverse=True):
+            raw = value.encode()
+            if raw in data:
+                data = data.replace(raw, mask(value).encode())
+        return data
+    return scrub_bytes
 
 
 @dataclass
@@ -59,6 +76,7 @@ class ServerHandle:
     fanout: Fanout
     cache: AnswerCache
     token_required: bool = False
+    exporter: MetricsExporter | None = None
     _api: HubApi | None = field(default=None, repr=False)
 
     @property
@@ -99,17 +117,18 @@ async def start_server(api: HubApi, cfg: ServerConfig, secrets: Secrets, *,
     cache = AnswerCache(api.subscribe)
     fanout = Fanout(api, scrub, cache, max_client_buffer=max_client_buffer,
                     drop_grace=drop_grace)
+    exporter = MetricsExporter(api, fanout.stats)
     rest = RestApi(api, build_routes([p.id for p in api.catalogue()]), scrub, cache,
-                   token_required=token_required)
+                   token_required=token_required, exporter=exporter)
 
     async def process_request(conn: ServerConnection, request: Request) -> Response | None:
-        path = request.path.split("?", 1)[0]
+        path = normalize_path(request.path)
         is_ws = path in WS_PATHS
         client = conn.remote_address[0] if conn.remote_address else "?"
         try:
             guard.check(request, client, rest=not is_ws)
             if is_ws and request.method != "GET":
-                raise ApiError(405, "method_not_allowed", "only GET is served",
+                raise ApiError(405, "method_not_allowed", "a WebSocket handshake is a GET",
                                [("Allow", "GET")])
             if is_ws and "websocket" not in request.headers.get("Upgrade", "").lower():
                 raise ApiError(426, "upgrade_required", "this is a WebSocket endpoint; "
@@ -117,17 +136,25 @@ async def start_server(api: HubApi, cfg: ServerConfig, secrets: Secrets, *,
         except ApiError as exc:
             if exc.status in (401, 403):
                 log.info("refused %s %s from %s: %s", request.method, path, client, exc.error)
-            return error_response(exc)
+            answer = error_response(exc)
+            if request.method == "HEAD":
+                answer.body = b""
+            return answer
         if is_ws:
             return None
-        return await rest.handle(request)
+        return await rest.handle(request, request.method)
+
+    server_header = f"cryptohub-desktop/{__version__}"
+
+    connection = type("ServerEdgeConnection", (EdgeConnection,),
+                      {"server_header": server_header})
 
     server = await serve(fanout.handler, cfg.host, cfg.port, process_request=process_request,
                          compression=None, max_size=MAX_FRAME, close_timeout=drop_grace,
-                         server_header=f"cryptohub-desktop/{__version__}",
+                         server_header=server_header, create_connection=connection,
                          backlog=1024)  # a reconnect storm after a restart gets in at once
     api.attach_server(lambda: len(fanout.clients))
     port = next(iter(server.sockets)).getsockname()[1]
     log.info("local server on %s:%d (%s)", cfg.host, port,
              "token required" if token_required else "loopback only")
-    return ServerHandle(server, port, fanout, cache, token_required, api)
+    return ServerHandle(server, port, fanout, cache, token_required, exporter, api)

@@ -5,11 +5,12 @@ data, so an answer built from that data stays valid until the next event of the
 topics it depends on. :class:`AnswerCache` keeps each encoded answer with the
 topics' event counts at build time and serves it while they are unchanged (and
 for at most ``ttl`` seconds, for state that changes without an event, such as
-ages). Concurrent requests for the same answer share one build.
+ages). Concurrent requests for the same answer share one build. Answers are kept
+as the encoded bytes that go to the socket, so a hit costs no encoding at all.
 
 Example::
 
-    text = await cache.get(("rest", "/api/market", "symbols=BTC"), ("market_data",),
+    data = await cache.get(("rest", "/api/market", "symbols=BTC"), ("market_data",),
                            lambda: build_market_json())
 """
 
@@ -38,8 +39,8 @@ class AnswerCache:
         self.hits = 0
         self.builds = 0
         self._events = dict.fromkeys(TOPICS, 0)
-        self._entries: dict[Hashable, tuple[float, tuple[int, ...], str]] = {}
-        self._building: dict[Hashable, asyncio.Task[str]] = {}
+        self._entries: dict[Hashable, tuple[float, tuple[int, ...], bytes]] = {}
+        self._building: dict[Hashable, asyncio.Task[bytes]] = {}
         self._unsubscribe = subscribe(self._on_event)
 
     def close(self) -> None:
@@ -50,9 +51,10 @@ class AnswerCache:
         self._events[event.topic] += 1
 
     async def get(self, key: Hashable, topics: Sequence[str],
-                  build: Callable[[], Awaitable[str]]) -> str:
+                  build: Callable[[], Awaitable[bytes]], ttl: float | None = None) -> bytes:
         """The cached answer for ``key``, or ``await build()`` (shared by concurrent
-        callers) when an event of ``topics`` came since, or ``ttl`` passed.
+        callers) when an event of ``topics`` came since, or ``ttl`` (default: the
+        cache's) passed.
 
         Raises:
             Exception: whatever ``build`` raised (nothing is cached then).
@@ -60,7 +62,7 @@ class AnswerCache:
         loop = asyncio.get_running_loop()
         version = tuple(self._events[t] for t in topics)
         hit = self._entries.get(key)
-        if hit and hit[1] == version and loop.time() - hit[0] < self.ttl:
+        if hit and hit[1] == version and loop.time() - hit[0] < (ttl or self.ttl):
             self.hits += 1
             return hit[2]
         flight = (key, version)
@@ -72,7 +74,7 @@ class AnswerCache:
         return await asyncio.shield(task)
 
     async def _build(self, key: Hashable, version: tuple[int, ...],
-                     build: Callable[[], Awaitable[str]]) -> str:
+                     build: Callable[[], Awaitable[bytes]]) -> bytes:
         started = asyncio.get_running_loop().time()
         text = await build()
         self.builds += 1

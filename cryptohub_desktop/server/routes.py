@@ -26,6 +26,9 @@ class Route:
         schema: the name of its response schema in ``schemas.py``.
         topics: bus topics whose events change the answer; when given, the encoded
             answer is cached until the next such event (``cache.py``).
+        ttl: seconds the encoded answer may be served from the cache at most (default:
+            the cache's 2 s when ``topics`` are given; no caching without either).
+        offload: the answer can be large (megabytes): encode it on a worker thread.
     """
 
     path: str
@@ -36,6 +39,8 @@ class Route:
     params: Sequence[Param] = ()
     check: Callable[[dict[str, Any]], None] | None = None
     topics: tuple[str, ...] = ()
+    ttl: float | None = None
+    offload: bool = False
 
 
 def _start_before_end(kwargs: dict[str, Any]) -> None:
@@ -64,8 +69,10 @@ def build_routes(provider_ids: Sequence[str]) -> dict[str, Route]:
               "(warning at 80%)", "monitoring", "RateLimits"),
         Route("/api/schedule", "schedule", "Per provider interval, last/next run and "
               "on-time record", "monitoring", "Schedule"),
-        Route("/api/freshness", "freshness", "Per category and provider name: data "
-              "staleness (fresh / stale / no_data)", "monitoring", "Freshness"),
+        Route("/api/freshness", "freshness", "Per category and provider name (or id): "
+              "data staleness (fresh / stale / no_data)", "monitoring", "Freshness",
+              (Param("by", "string", "Key the providers by their display name (default, as "
+                     "SPEC section 7) or by id", default="name", enum=("name", "id")),)),
         Route("/api/failures", "failures", "Recent failures and counts per error type",
               "monitoring", "Failures", (limit(50, 500, "failures"),)),
         Route("/api/market", "market", "Per symbol: consensus price and each source's "
@@ -81,7 +88,7 @@ def build_routes(provider_ids: Sequence[str]) -> dict[str, Route]:
                Param("start", "time", "First open time (RFC 3339 date-time, date or Unix "
                      "seconds; default: the newest candles)"),
                Param("end", "time", "Last open time (same forms as start)"),
-               source, limit(1000, 10000, "candles")), _start_before_end),
+               source, limit(1000, 10000, "candles")), _start_before_end, offload=True),
         Route("/api/news", "news", "Latest articles with sentiment", "data", "News",
               (limit(20, 200, "articles"),
                Param("q", "string", "Text to search in titles and text", max_length=200)),

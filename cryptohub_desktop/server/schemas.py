@@ -68,10 +68,15 @@ SCHEMAS: dict[str, Schema] = {
         provider=STR, category=STR, interval=N("string"), interval_seconds=N("integer"),
         active=BOOL, last_run=TS_N, next_run=TS_N, on_time_count=INT, late_count=INT,
         skip_count=INT, on_time_percentage=N("number")))),
-    "Freshness": {"type": "object", "description": "category -> provider name -> freshness",
-                  "additionalProperties": {"type": "object", "additionalProperties": obj(
-                      id=STR, staleness_minutes=N("number"),
-                      status={"type": "string", "enum": ["fresh", "stale", "no_data"]})}},
+    "Freshness": {"type": "object", "description": "category -> provider name (or id with "
+                  "?by=id) -> freshness; the entry holds the other key (id, or name)",
+                  "additionalProperties": {"type": "object", "additionalProperties": {
+                      **obj(staleness_minutes=N("number"),
+                            status={"type": "string", "enum": ["fresh", "stale", "no_data"]}),
+                      "properties": {"id": STR, "name": STR, "staleness_minutes": N("number"),
+                                     "status": {"type": "string",
+                                                "enum": ["fresh", "stale", "no_data"]}},
+                      "anyOf": [{"required": ["id"]}, {"required": ["name"]}]}}},
     "Failures": obj(
         failures=arr(obj(id=INT, provider=STR, timestamp=TS, error_type=STR,
                          error_message=N("string"), http_status_code=N("integer"),

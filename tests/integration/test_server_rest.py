@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.api.local import LocalApi
@@ -246,14 +247,19 @@ async def test_bad_query_parameters_answer_400(served, path, detail):
 
 
 async def test_unknown_path_404_other_method_405(served):
-    """Unknown paths answer 404 and non-GET methods 405, both in the error shape."""
+    """Unknown paths answer 404 and methods other than GET and HEAD 405 (with a body
+    too), in the error shape; HEAD answers GET's head without the body."""
     _, base = await served()
     async with httpx.AsyncClient(base_url=base) as c:
         r = await c.get("/api/nope")
         assert r.status_code == 404 and r.json()["error"] == "not_found"
-        r = await c.post("/api/status")  # websockets drops requests with a body
-        assert r.status_code == 405 and r.headers["allow"] == "GET"
-        assert set(r.json()) == {"error", "detail"}
+        for body in (None, b'{"a": 1}'):
+            r = await c.post("/api/status", content=body)
+            assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
+            assert set(r.json()) == {"error", "detail"}
+        get, head = await c.get("/api/providers"), await c.head("/api/providers")
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == get.headers["content-length"]
         r = await c.get("/ws/master")  # plain GET of a WebSocket path
         assert r.status_code == 426 and r.json()["error"] == "upgrade_required"
 
@@ -294,28 +300,44 @@ async def test_cached_answers_follow_the_data(served):
 
 
 async def test_metrics_prometheus_text(served):
-    """/metrics is Prometheus text with up, response time, success rate, rate-limit
-    usage and staleness per provider."""
-    hub, base = await served()
+    """/metrics is Prometheus text in base units: up, response time, success ratio,
+    rate-limit usage, staleness and run counters per provider, process metrics; a
+    provider that never succeeded is down."""
+    hub, base = await served(_catalogue("coingecko", "binance"))
     await hub.runner.run_provider("coingecko")
     r = await _get(base + "/metrics")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
-    series = {}
-    for line in r.text.splitlines():
-        if line.startswith("#"):
-            assert re.match(r"^# (HELP|TYPE) cryptohub_\w+ ", line), line
-            continue
-        name_labels, value = line.rsplit(" ", 1)
-        series[name_labels] = float(value)
-    lab = '{provider="coingecko",category="market_data"}'
-    assert series["cryptohub_provider_up" + lab] == 1
-    assert series["cryptohub_provider_response_time_ms" + lab] > 0
-    assert series["cryptohub_provider_success_rate" + lab] == 1.0
-    assert series["cryptohub_provider_staleness_seconds" + lab] > 0
-    assert series['cryptohub_rate_limit_usage_ratio{provider="coingecko",'
-                  'limit_type="per_minute"}'] == pytest.approx(1 / 30, abs=1e-3)
-    assert series['cryptohub_providers{status="online"}'] == 1
+    series = {(s.name, tuple(sorted(s.labels.items()))): s.value
+              for fam in text_string_to_metric_families(r.text) for s in fam.samples}
+
+    def value(name: str, **labels: str) -> float:
+        return series[(name, tuple(sorted(labels.items())))]
+    cg = {"provider": "coingecko", "category": "market_data"}
+    assert value("cryptohub_provider_up", **cg) == 1
+    assert value("cryptohub_provider_up", provider="binance", category="market_data") == 0
+    assert 0 < value("cryptohub_provider_response_time_seconds", **cg) < 10
+    assert value("cryptohub_provider_success_ratio", **cg) == 1.0
+    assert value("cryptohub_provider_staleness_seconds", **cg) > 0
+    assert value("cryptohub_provider_runs_total", provider="coingecko", result="success") >= 1
+    assert value("cryptohub_rate_limit_usage_ratio", provider="coingecko",
+                 limit_type="per_minute") == pytest.approx(1 / 30, abs=1e-3)
+    assert value("cryptohub_providers", status="online") == 1
+    assert value("process_resident_memory_bytes") > 1e6
+    assert not any(name.endswith("_ms") for name, _ in series)
+
+
+async def test_metrics_pass_promtool_check(served):
+    """promtool (Debian's prometheus package) finds nothing to fault in /metrics."""
+    hub, base = await served()
+    await hub.runner.run_provider("coingecko")
+    await _get(base + "/api/status")  # a histogram observation
+    text = (await _get(base + "/metrics")).text
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool missing: scripts/bootstrap --test installs Debian's prometheus"
+    res = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                         text=True, timeout=30 * SLOW)
+    assert res.returncode == 0 and not res.stdout.strip(), res.stdout + res.stderr
 
 
 async def test_openapi_describes_every_path(served):
@@ -325,7 +347,7 @@ async def test_openapi_describes_every_path(served):
     doc = (await _get(base + "/openapi.json")).json()
     assert doc["openapi"] == "3.1.0"
     assert set(doc["paths"]) == {*SEED_PATHS, *(p.split("?")[0] for p in DATA_PATHS),
-                                 "/metrics", "/openapi.json", "/docs"}
+                                 "/metrics", "/openapi.json", "/asyncapi.json", "/docs"}
     hist = doc["paths"]["/api/history"]["get"]
     params = {p["name"]: p for p in hist["parameters"]}
     assert set(params) == {"symbol", "interval", "start", "end", "source", "limit"}
