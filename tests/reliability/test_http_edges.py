@@ -19,6 +19,7 @@ from websockets.sync.client import connect
 
 from tests.asyncapi_check import check_message
 from tests.conftest import SLOW
+from tests.ops.cli import quiet_config
 
 
 def _free_port() -> int:
@@ -32,7 +33,7 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]
     """(port, data folder) of a running `serve`; stopped at the end, its logs checked."""
     tmp = tmp_path_factory.mktemp("edges")
     port = _free_port()
-    (tmp / "c.toml").write_text("")
+    (tmp / "c.toml").write_text(quiet_config())
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRYPTOHUB_")}
     env |= {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     proc = subprocess.Popen([sys.executable, "-m", "cryptohub_desktop", "serve", "--port",
