@@ -33,6 +33,8 @@ from cryptohub_desktop.lockfile import hold, holder
 from cryptohub_desktop.logs import setup_logging
 from cryptohub_desktop.paths import ensure_layout
 from cryptohub_desktop.portinfo import listener, port_free
+from cryptohub_desktop.providers.quotas import FILE_NAME as QUOTA_FILE
+from cryptohub_desktop.providers.quotas import persistent_limiters
 from cryptohub_desktop.providers.spec import key_names
 from cryptohub_desktop.secrets import KeychainUnavailable, Secrets, parse_env_file
 from cryptohub_desktop.server import ServerHandle, start_server
@@ -64,7 +66,10 @@ def run(command: str, cfg: Config, args: argparse.Namespace) -> int:
 
 
 def make_hub(cfg: Config, secrets: Secrets) -> Hub:
-    return Hub(cfg, PROVIDERS, secrets)
+    """The engine of this data folder; its day and month quotas live in
+    ``ratelimits.db`` beside the database, so they survive restarts."""
+    return Hub(cfg, PROVIDERS, secrets,
+               limiter_factory=persistent_limiters(cfg.data_dir / QUOTA_FILE))
 
 
 # --- gui --------------------------------------------------------------------------------
