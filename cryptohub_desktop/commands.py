@@ -26,13 +26,14 @@ from cryptohub_desktop.config import Config, ServerConfig
 from cryptohub_desktop.core.errors import StoreError, UserError
 from cryptohub_desktop.core.masking import mask
 from cryptohub_desktop.core.time import utcnow
-from cryptohub_desktop.engine.backfill import STEP, backfill, text_progress
+from cryptohub_desktop.engine.backfill import STEP, backfill
 from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.engine.notify import AlertDispatcher, DeliveryPolicy, DeliveryResult
 from cryptohub_desktop.lockfile import hold, holder
 from cryptohub_desktop.logs import setup_logging
 from cryptohub_desktop.paths import ensure_layout
 from cryptohub_desktop.portinfo import listener, port_free
+from cryptohub_desktop.progress import BackfillProgress, CollectProgress
 from cryptohub_desktop.providers.quotas import FILE_NAME as QUOTA_FILE
 from cryptohub_desktop.providers.quotas import persistent_limiters
 from cryptohub_desktop.providers.spec import key_names
@@ -143,7 +144,8 @@ async def _collect_async(cfg: Config, secrets: Secrets, ids: list[str] | None) -
         if ids is None:
             ids = [p for p in hub.providers if hub.catalogue.is_active(p)]
         assert hub.runner is not None
-        results = await hub.runner.collect_once(ids)
+        async with CollectProgress(ids) as progress:  # stderr, as each provider finishes
+            results = await hub.runner.collect_once(ids, on_done=progress.done)
         await hub.settle()
     finally:
         await hub.stop()
@@ -184,15 +186,19 @@ def _backfill(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
 async def _backfill_async(cfg: Config, secrets: Secrets, args: argparse.Namespace) -> int:
     hub = make_hub(cfg, secrets)
     await hub.start(schedule=False)
+    progress = BackfillProgress()  # stderr: a bar on a terminal, one line per series
     try:
         assert hub.store is not None
         report = await backfill(hub.store, hub.catalogue.with_history(args.provider),
                                 hub.upstream, hub.symbol_map,
                                 symbols=args.symbol or cfg.watchlist, days=args.days,
-                                intervals=args.interval, progress=text_progress())
+                                intervals=args.interval, progress=progress)
     finally:
+        progress.close()
         await hub.stop()
-    print(f"{report.inserted} candles inserted, {report.gaps} gaps, {report.requests} requests")
+    why = report.explain()
+    print(f"{report.inserted} candles inserted, {report.gaps} gaps, {report.requests} requests"
+          + (f" ({why})" if why else ""))
     for e in report.errors:
         print(f"error: {e}", file=sys.stderr)
     return 0 if not report.errors else 1

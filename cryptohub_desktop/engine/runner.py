@@ -195,8 +195,11 @@ class Runner:
         return RunResult(pid, spec.category, outcome.status, sum(outcome.counts.values()),
                          round(ms, 1), outcome.error_type, outcome.error_message)
 
-    async def collect_once(self, ids: Sequence[str] | None = None) -> list[RunResult]:
-        """One pass over the selected (default: every enabled) provider.
+    async def collect_once(self, ids: Sequence[str] | None = None,
+                           on_done: Callable[[RunResult], None] | None = None
+                           ) -> list[RunResult]:
+        """One pass over the selected (default: every enabled) provider; ``on_done`` is
+        called with each provider's result as it finishes.
 
         Market data runs first (whale thresholds need prices), news before the
         headline sentiment that reads it.
@@ -209,8 +212,13 @@ class Runner:
                    and p != "news_sentiment"],
                   [p for p in chosen if cat[p] == "whale_tracking" or p == "news_sentiment"]]
         results: dict[str, RunResult] = {}
+        async def run(pid: str) -> RunResult:
+            result = await self.run_provider(pid)
+            if on_done is not None:
+                on_done(result)
+            return result
         for phase in phases:
-            for r in await asyncio.gather(*(self.run_provider(p) for p in phase)):
+            for r in await asyncio.gather(*(run(p) for p in phase)):
                 results[r.provider_id] = r
             if phase is phases[0] and phase:
                 await self.refresh_prices()
