@@ -365,24 +365,34 @@ async def test_openapi_describes_every_path(served):
 
 async def test_docs_page_renders_offline(served, tmp_path):
     """/docs is one self-contained HTML page (no external URLs) whose script renders
-    every path of /openapi.json (run here under Node when available)."""
+    every path of /openapi.json and every channel and message of /asyncapi.json (run here
+    under Node when available)."""
     _, base = await served()
     page = await _get(base + "/docs")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert "@import" not in html and 'fetch("/openapi.json"' in html
+    assert 'fetch("/asyncapi.json"' in html
     node = shutil.which("node")
     if not node:
         pytest.skip("node not installed: the static checks above passed")
     script = re.search(r"<script>(.*)</script>", html, re.S).group(1)
     (tmp_path / "docs.js").write_text(script)
     (tmp_path / "spec.json").write_text((await _get(base + "/openapi.json")).text)
-    runner = ("const {renderSpec} = require(process.argv[1] + '/docs.js');"
+    (tmp_path / "async.json").write_text((await _get(base + "/asyncapi.json")).text)
+    runner = ("const {renderSpec, renderAsyncApi} = require(process.argv[1] + '/docs.js');"
               "const spec = require(process.argv[1] + '/spec.json');"
-              "process.stdout.write(renderSpec(spec));")
+              "const doc = require(process.argv[1] + '/async.json');"
+              "process.stdout.write(renderSpec(spec) + '\\n<hr>\\n' + renderAsyncApi(doc));")
     out = subprocess.run([node, "-e", runner, str(tmp_path)], capture_output=True, text=True,
                          timeout=30 * SLOW, check=True).stdout
-    for path in ("/api/status", "/api/history", "/metrics", "/ws/master"):
-        assert f">{path}<" in out, path
-    assert "consensus_price: number | null" in out
+    rest, websocket = out.split("\n<hr>\n")
+    for path in ("/api/status", "/api/history", "/metrics", "/ws/master", "/asyncapi.json"):
+        assert f">{path}<" in rest, path
+    assert "consensus_price: number | null" in rest
+    for path in ("/ws/master", "/ws/market-data", "/ws/news"):
+        assert f">{path}<" in websocket, path
+    for name in ("market_data_snapshot", "market_data_update", "alerts_update", "subscribe"):
+        assert f">{name}<" in websocket, name
+    assert "outlier: boolean" in websocket and "symbols[]: string" in websocket
