@@ -414,13 +414,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                                         "clock_check": clock_check,
                                                         "loadavg_start": os.getloadavg()}}
 
+    def update(seq: int, t: float) -> dict[str, Any]:
+        # a market_data update as the runner publishes it (a collection that stored
+        # nothing), with the bench's sequence number, send time and padding first
+        return {"seq": seq, "t": t, "pad": PAD, "provider": "bench", "category": "market_data",
+                "records": [], "counts": {}, "consensus": [], "outliers": []}
+
     def product_publish(seq: int, t: float) -> None:
-        hub.bus.publish("market_data", {"seq": seq, "t": t, "pad": PAD})
+        hub.bus.publish("market_data", update(seq, t))
 
     def bare_publish(seq: int, t: float) -> None:
         text = json.dumps({"type": "update", "service": "market_data",
                            "timestamp": "2024-01-01T00:00:00Z",
-                           "data": {"seq": seq, "t": t, "pad": PAD}}, separators=(",", ":"))
+                           "data": update(seq, t)}, separators=(",", ":"))
         broadcast(bare_clients, text)
 
     gc_pauses = GcPauses()

@@ -2,7 +2,9 @@
 
 The hub publishes an update after every write that changes a service's
 data, so an answer built from that data stays valid until the next event of the
-topics it depends on. :class:`AnswerCache` keeps each encoded answer with the
+topics it depends on. An update that says it stored nothing (``counts`` present and
+all zero: every record was a duplicate, or a live tick that was not written) leaves
+the answers as they are. :class:`AnswerCache` keeps each encoded answer with the
 topics' event counts at build time and serves it while they are unchanged (and
 for at most ``ttl`` seconds, for state that changes without an event, such as
 ages). Concurrent requests for the same answer share one build. Answers are kept
@@ -48,6 +50,9 @@ class AnswerCache:
         self._unsubscribe()
 
     def _on_event(self, event: Event) -> None:
+        counts = event.data.get("counts")
+        if isinstance(counts, dict) and not any(counts.values()):
+            return  # nothing was stored: no answer built from the store changed
         self._events[event.topic] += 1
 
     async def get(self, key: Hashable, topics: Sequence[str],

@@ -24,7 +24,7 @@ ends its connection (`Connection: close`); a pipelined second request is not rea
 send it again on a new connection. HEAD answers like GET without the body; a request
 with a body gets 405 (400 for a GET), one in another HTTP version than 1.x gets 505,
 and folded header lines get 400, all in the error shape. Data answers are cached
-until the hub collects new data for them.
+until the hub stores new data for them; `/api/status` is at most one second old.
 
 Security: the server listens on 127.0.0.1 by default. A non-loopback bind requires the
 access token (`Authorization: Bearer <token>` or `?token=<token>`). Requests carrying an

@@ -62,7 +62,7 @@ def build_routes(provider_ids: Sequence[str]) -> dict[str, Route]:
         Route("/health", "health", "Liveness: the server answers", "monitoring",
               "Health"),
         Route("/api/status", "status", "Overall status, provider counts, uptime, "
-              "system metrics", "monitoring", "Status"),
+              "system metrics", "monitoring", "Status", topics=("health_checker",), ttl=1.0),
         Route("/api/providers", "providers", "Every provider with its health and key "
               "state", "monitoring", "Providers"),
         Route("/api/rate-limits", "rate_limits", "Rate-limit windows and their use "

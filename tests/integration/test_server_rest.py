@@ -22,6 +22,7 @@ from cryptohub_desktop.api.local import LocalApi
 from cryptohub_desktop.collectors import coingecko
 from cryptohub_desktop.core.records import Candle, WhaleTx
 from cryptohub_desktop.server import start_server
+from tests.asyncapi_check import market_update
 from tests.conftest import SLOW
 
 SEED_PATHS = ["/health", "/api/status", "/api/providers", "/api/rate-limits", "/api/schedule",
@@ -281,8 +282,9 @@ async def test_unexpected_exception_is_500_and_logged(served, monkeypatch, caplo
 
 
 async def test_cached_answers_follow_the_data(served):
-    """Data answers are served from cache until the next event of their service, then
-    rebuilt: a new alert shows at once, a repeated request costs no rebuild."""
+    """Data answers are served from cache until the next event of their service that
+    stored data, then rebuilt: a new alert or price shows at once, a repeated request or
+    a run that stored nothing new costs no rebuild."""
     hub, base = await served()
     cache = served.handles[-1].cache
     assert (await _get(base + "/api/alerts")).json()["alerts"] == []
@@ -297,6 +299,10 @@ async def test_cached_answers_follow_the_data(served):
     await hub.runner.run_provider("coingecko")
     m2 = (await _get(base + "/api/market")).json()["market"][0]
     assert m2["consensus_price"] == 67187.3358936566
+    builds = cache.builds
+    hub.bus.publish("market_data", market_update(counts={"market_prices": 0}))
+    assert (await _get(base + "/api/market")).json()["market"][0] == m2
+    assert cache.builds == builds  # an update that stored nothing keeps the answer
 
 
 async def test_metrics_prometheus_text(served):
