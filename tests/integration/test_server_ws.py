@@ -298,7 +298,7 @@ async def test_slow_consumer_dropped_1013_others_get_every_update(served, caplog
     slow.transport.resume_reading()  # now drain it: the close frame follows the backlog
     with pytest.raises(ConnectionClosed):
         while True:
-            await asyncio.wait_for(slow.recv(), 30 * SLOW)
+            check_message(await asyncio.wait_for(slow.recv(), 30 * SLOW))
     assert slow.close_code == 1013
     for ws in readers:
         await ws.close()
