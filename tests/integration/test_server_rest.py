@@ -402,3 +402,17 @@ async def test_docs_page_renders_offline(served, tmp_path):
     for name in ("market_data_snapshot", "market_data_update", "alerts_update", "subscribe"):
         assert f">{name}<" in websocket, name
     assert "outlier: boolean" in websocket and "symbols[]: string" in websocket
+
+
+async def test_freshness_by_id_keys_providers_by_id(served):
+    """/api/freshness keeps SPEC's keys (category -> provider name, id inside); ?by=id
+    keys by provider id with the name inside; another value is a 400."""
+    _, base = await served()
+    by_name = (await _get(base + "/api/freshness")).json()
+    assert by_name["market_data"]["CoinGecko"]["id"] == "coingecko"
+    by_id = (await _get(base + "/api/freshness?by=id")).json()
+    entry = by_id["market_data"]["coingecko"]
+    assert entry["name"] == "CoinGecko" and entry["status"] == "no_data"
+    assert set(by_id) == set(by_name)
+    r = await _get(base + "/api/freshness?by=pid")
+    assert r.status_code == 400 and r.json()["error"] == "bad_parameter"

@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from cryptohub_desktop.api.local import LocalApi
 from cryptohub_desktop.collectors import coingecko
+from cryptohub_desktop.core.records import Price
 from cryptohub_desktop.core.time import utcnow
 from cryptohub_desktop.core.topics import TOPICS
 from cryptohub_desktop.server import start_server
@@ -302,3 +303,46 @@ async def test_slow_consumer_dropped_1013_others_get_every_update(served, caplog
     assert slow.close_code == 1013
     for ws in readers:
         await ws.close()
+
+
+async def test_market_update_carries_the_new_consensus_and_outlier_flags(served):
+    """A market_data update holds the consensus after the write of each symbol it
+    touched; a price far from the other sources is flagged on its record and listed."""
+    hub, handle = await served()
+    now = utcnow()
+    await hub.store.write(hub.store.insert_records, "binance", [Price("BTC", 100.0, now)])
+    await hub.store.write(hub.store.insert_records, "kraken", [Price("BTC", 101.0, now)])
+    async with _connect(handle) as ws:
+        await subscribe(ws, "market_data")
+        await hub.runner.run_provider("coingecko")
+        msg = await recv_until(ws, lambda m: m["type"] == "update")
+    data = msg["data"]
+    btc = next(c for c in data["consensus"] if c["symbol"] == "BTC")
+    assert btc == {"symbol": "BTC", "consensus_price": 101.0, "source_count": 3,
+                   "outliers": ["coingecko"]}
+    record = next(r for r in data["records"] if r["symbol"] == "BTC")
+    assert record["outlier"] is True and record["deviation_pct"] > 1000
+    assert [(o["symbol"], o["source"]) for o in data["outliers"]] == [("BTC", "coingecko")]
+
+
+async def test_market_snapshot_honours_the_symbols_asked_for(served):
+    """subscribe market_data with symbols: the reply echoes them and the snapshot holds
+    those symbols only; symbols on another service, or malformed, get an error."""
+    _, handle = await served()
+    async with _connect(handle) as ws:
+        await ws.send(json.dumps({"action": "subscribe", "service": "market_data",
+                                  "symbols": ["eth", "BTC"]}))
+        assert await recv(ws) == {"type": "subscribed", "service": "market_data",
+                                  "symbols": ["ETH", "BTC"]}
+        snap = await recv(ws)
+        assert [m["symbol"] for m in snap["data"]["market"]] == ["ETH", "BTC"]
+        for bad in ({"service": "news", "symbols": ["BTC"]},
+                    {"service": "market_data", "symbols": "BTC"},
+                    {"service": "market_data", "symbols": ["B T C"]}):
+            await ws.send(json.dumps({"action": "subscribe", **bad}))
+            err = await recv(ws)
+            assert err["type"] == "error" and err["error"] == "invalid_message", err
+        await ws.send(json.dumps({"action": "subscribe", "service": "market_data"}))
+        await recv(ws)
+        full = await recv(ws)
+        assert len(full["data"]["market"]) == 5  # the watchlist
