@@ -48,10 +48,14 @@ def test_collect_once_reports_each_provider_as_it_finishes(tmp_path):
         def read() -> None:
             for line in proc.stderr:  # type: ignore[union-attr]
                 lines.append((time.monotonic() - t0, line))
-        reader = threading.Thread(target=read)
+        reader = threading.Thread(target=read)  # stderr, line by line as it comes
         reader.start()
-        out, _ = proc.communicate(timeout=120 * SLOW)
+        assert proc.stdout is not None
+        out = proc.stdout.read()  # until the process closes it (exit)
+        proc.wait(timeout=120 * SLOW)
         reader.join(10)
+        proc.stdout.close()
+        proc.stderr.close()
     assert proc.returncode == 0, out + "".join(ln for _, ln in lines)
     text = "".join(ln for _, ln in lines)
     assert "\r" not in text
