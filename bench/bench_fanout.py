@@ -18,7 +18,8 @@ Latency = publish call -> receipt at each client: the server embeds
 Scenarios (each fan-out scenario runs 3 rounds; p99 is given pooled and per round):
   fan-out at 100 / 1,000 / 5,000 subscribers, product then bare, 1 KB updates;
   5,000 connections held (4,000 idle + 1,000 subscribed), product;
-  REST GET latency with 200 subscribers attached while updates flow at 10/s.
+  REST GET latency with 200 subscribers attached while updates flow at 10/s: the bare
+  server's ``/health`` (answered in ``process_request``) first, then the product's paths.
 The server is pinned to CPU 0 and the clients to CPU 1 (``--no-pin`` to let the
 OS place them); the server's loop lag and garbage-collection pauses are reported.
 
@@ -27,6 +28,7 @@ Run::
     python bench/bench_fanout.py --json bench/results-fanout.json   # about 3 minutes
     python bench/bench_fanout.py --quick                            # smoke check, 40 s
     python bench/bench_fanout.py --client python                    # the Python client
+    python bench/bench_fanout.py --sizes 1000 --no-held             # one size, with REST
 """
 
 from __future__ import annotations
@@ -263,9 +265,23 @@ def node_available() -> bool:
 
 
 async def start_bare() -> tuple[Any, set[Any], int]:
-    """A server that only subscribes and broadcast()s: the library's floor."""
+    """A server that only subscribes and broadcast()s, and answers ``GET /health`` from
+    ``process_request`` with a small JSON body: the library's floor."""
+    from datetime import UTC, datetime
+
     from websockets.asyncio.server import serve
+    from websockets.datastructures import Headers
+    from websockets.http11 import Response
     clients: set[Any] = set()
+
+    def process_request(conn: Any, request: Any) -> Any:
+        if request.path.startswith("/health"):
+            now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            body = json.dumps({"status": "healthy", "timestamp": now}).encode()
+            return Response(200, "OK", Headers([
+                ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                ("Connection", "close")]), body)
+        return None
 
     async def handler(ws: Any) -> None:
         await ws.recv()
@@ -276,7 +292,8 @@ async def start_bare() -> tuple[Any, set[Any], int]:
             await ws.wait_closed()
         finally:
             clients.discard(ws)
-    server = await serve(handler, "127.0.0.1", 0, compression=None, max_size=1 << 20)
+    server = await serve(handler, "127.0.0.1", 0, compression=None, max_size=1 << 20,
+                         process_request=process_request, backlog=1024)
     return server, clients, next(iter(server.sockets)).getsockname()[1]
 
 
@@ -397,13 +414,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                                         "clock_check": clock_check,
                                                         "loadavg_start": os.getloadavg()}}
 
+    def update(seq: int, t: float) -> dict[str, Any]:
+        # a market_data update as the runner publishes it (a collection that stored
+        # nothing), with the bench's sequence number, send time and padding first
+        return {"seq": seq, "t": t, "pad": PAD, "provider": "bench", "category": "market_data",
+                "records": [], "counts": {}, "consensus": [], "outliers": []}
+
     def product_publish(seq: int, t: float) -> None:
-        hub.bus.publish("market_data", {"seq": seq, "t": t, "pad": PAD})
+        hub.bus.publish("market_data", update(seq, t))
 
     def bare_publish(seq: int, t: float) -> None:
         text = json.dumps({"type": "update", "service": "market_data",
                            "timestamp": "2024-01-01T00:00:00Z",
-                           "data": {"seq": seq, "t": t, "pad": PAD}}, separators=(",", ":"))
+                           "data": update(seq, t)}, separators=(",", ":"))
         broadcast(bare_clients, text)
 
     gc_pauses = GcPauses()
@@ -445,30 +468,42 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             count, interval = args.plan.get(active, (30, 0.1))
             results["held"] = await measure("product", handle.port, product_publish,
                                             idle + active, count, interval, active)
-        # REST with subscribers attached and updates flowing
-        await remote.call("connect", (handle.port, args.rest_subscribers, sub))
+        # REST with subscribers attached and updates flowing: the bare server's /health
+        # first, then the product's paths, each with its own subscribers and updates
         now = utcnow()
         for i, source in enumerate(("coingecko", "binance", "kraken")):
             await hub.store.write(hub.store.insert_records, source, [
                 Price(sym, 100.0 + i + j, now) for j, sym in enumerate(cfg.watchlist)])
-        stop = asyncio.Event()
+        results["rest"] = {}
+        if args.rest_subscribers:
+            for name, port, publish, paths in (
+                    ("bare", bare_port, bare_publish, ["/health"]),
+                    ("product", handle.port, product_publish, args.rest_paths)):
+                await remote.call("connect", (port, args.rest_subscribers, sub))
+                stop = asyncio.Event()
 
-        async def background() -> None:
-            seq = 0
-            while not stop.is_set():
-                product_publish(seq, time.monotonic())
-                seq += 1
-                await asyncio.sleep(0.1)
-        bg = asyncio.create_task(background())
-        rest = await remote.call("rest", (handle.port, args.rest_paths, args.rest_requests))
-        stop.set()
-        await bg
-        await remote.call("collect")
-        results["rest"] = {path: {"subscribers": args.rest_subscribers, "requests": len(t),
-                                  "p50_ms": round(pct(t, 50), 2), "p99_ms": round(pct(t, 99), 2),
-                                  "max_ms": round(max(t), 2)} for path, t in rest.items()}
-        print(json.dumps(results["rest"]), flush=True)
-        await remote.call("close")
+                async def background(publish: Any = publish, stop: asyncio.Event = stop) -> None:
+                    seq = 0
+                    while not stop.is_set():
+                        publish(seq, time.monotonic())
+                        seq += 1
+                        await asyncio.sleep(0.1)
+                bg = asyncio.create_task(background())
+                rest = await remote.call("rest", (port, paths, args.rest_requests))
+                stop.set()
+                await bg
+                await remote.call("collect")
+                for path, t in rest.items():
+                    results["rest"][f"{name} {path}"] = {
+                        "subscribers": args.rest_subscribers, "requests": len(t),
+                        "p50_ms": round(pct(t, 50), 2), "p99_ms": round(pct(t, 99), 2),
+                        "max_ms": round(max(t), 2)}
+                await remote.call("close")
+            print(json.dumps(results["rest"]), flush=True)
+            floor = results["rest"]["bare /health"]["p99_ms"]
+            results["rest_p99_ratio_product_to_bare"] = {
+                k: round(v["p99_ms"] / floor, 2) for k, v in results["rest"].items()
+                if k.startswith("product") and floor}
     finally:
         await remote.call("exit", timeout=30)
         if args.client == "node":
@@ -497,11 +532,17 @@ def main() -> None:
     ap.add_argument("--bare-first", action="store_true", help="run the bare server first")
     ap.add_argument("--no-pin", dest="pin", action="store_false",
                     help="do not pin the server to CPU 0 and the clients to CPU 1")
+    ap.add_argument("--sizes", type=int, nargs="*",
+                    help="fan-out sizes to run (default 100 1000 5000; none: skip fan-out)")
+    ap.add_argument("--no-held", action="store_true", help="skip the 5,000-held scenario")
+    ap.add_argument("--rounds", type=int, help="rounds per fan-out scenario (default 3)")
+    ap.add_argument("--rest-requests", type=int, help="REST requests per path (default 1000)")
     ap.add_argument("--client", choices=("node", "python"),
                     default="node" if node_available() else "python",
                     help="subscriber process: Node.js ws (default when node and "
                          "bench/node/node_modules are there) or Python")
     args = ap.parse_args()
+    sizes, rounds, rest_requests = args.sizes, args.rounds, args.rest_requests
     if args.quick:
         args.sizes, args.rounds = [100, 500], 2
         args.plan = {100: (30, 0.05), 500: (20, 0.1)}
@@ -514,6 +555,15 @@ def main() -> None:
         args.held = (4000, 1000)
         args.rest_subscribers, args.rest_requests = 200, 1000
     args.rest_paths = ["/health", "/api/status", "/api/market"]
+    if sizes is not None:
+        args.sizes = sizes
+        args.plan = {n: args.plan.get(n, (50, 0.1)) for n in sizes}
+    if rounds:
+        args.rounds = rounds
+    if rest_requests is not None:
+        args.rest_requests = rest_requests
+    if args.no_held:
+        args.held = None
     t0 = time.monotonic()
     results = asyncio.run(run(args))
     results["wall_seconds"] = round(time.monotonic() - t0, 1)

@@ -2,7 +2,9 @@
 keys, backup, restore, check, notify, db migrate.
 
 Each builds what its command needs (the engine, the local server, the window)
-from the configuration and runs it. Qt is imported only by :func:`_gui`.
+from the configuration and runs it. Qt is imported only by :func:`_gui`. The
+commands that write the database hold the data folder's lock (``lockfile.py``)
+while they run; ``restore`` takes it too, so it never runs beside a writer.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import gc
 import getpass
 import logging
 import signal
-import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
@@ -25,11 +26,16 @@ from cryptohub_desktop.collectors import PROVIDERS
 from cryptohub_desktop.config import Config, ServerConfig
 from cryptohub_desktop.core.errors import StoreError, UserError
 from cryptohub_desktop.core.masking import mask
-from cryptohub_desktop.engine.backfill import STEP, backfill, text_progress
+from cryptohub_desktop.engine.backfill import STEP, backfill
 from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.engine.notify import AlertDispatcher, DeliveryPolicy, DeliveryResult
+from cryptohub_desktop.lockfile import hold, holder
 from cryptohub_desktop.logs import setup_logging
 from cryptohub_desktop.paths import ensure_layout
+from cryptohub_desktop.portinfo import listener, port_free
+from cryptohub_desktop.progress import BackfillProgress, CollectProgress, RowsProgress
+from cryptohub_desktop.providers.quotas import FILE_NAME as QUOTA_FILE
+from cryptohub_desktop.providers.quotas import PersistentLimits
 from cryptohub_desktop.providers.spec import key_names
 from cryptohub_desktop.secrets import HUB_TOKEN, KeychainUnavailable, Secrets, parse_env_file
 from cryptohub_desktop.server import ServerHandle, start_server
@@ -38,6 +44,9 @@ from cryptohub_desktop.storage.store import Store, restore_backup, rotate_backup
 from cryptohub_desktop.storage.transfer import transfer
 
 log = logging.getLogger("cryptohub.cli")
+
+#: commands that write the database: each holds the data folder's lock while it runs
+WRITERS = ("gui", "serve", "collect", "backfill", "restore")
 
 
 def run(command: str, cfg: Config, args: argparse.Namespace) -> int:
@@ -53,13 +62,18 @@ def run(command: str, cfg: Config, args: argparse.Namespace) -> int:
     handler = {"gui": _gui, "serve": _serve, "collect": _collect, "backfill": _backfill,
                "providers": _providers, "keys": _keys, "backup": _backup, "restore": _restore,
                "check": _check, "notify": _notify, "db": _db}[command]
+    if command in WRITERS and not (command == "gui" and cfg.hub_url):
+        with hold(cfg.data_dir, command):  # LockHeld: one line naming the holder's pid
+            return handler(cfg, args, secrets)
     return handler(cfg, args, secrets)
 
 
 def make_hub(cfg: Config, secrets: Secrets) -> Hub:
-    """The engine: alone, or one instance of a team hub (``[cluster] redis_url``)."""
+    """The engine: alone (its day and month quotas in ``ratelimits.db`` beside the
+    database, so they survive restarts), or one instance of a team hub (``[cluster]
+    redis_url``: every limit in Redis, shared by the team)."""
     if not cfg.cluster.enabled:
-        return Hub(cfg, PROVIDERS, secrets)
+        return Hub(cfg, PROVIDERS, secrets, limits=PersistentLimits(cfg.data_dir / QUOTA_FILE))
     # the team's drivers (Redis, psycopg) load only for a team hub, like a database
     # backend loads only for its URL: a desktop's start does not pay for them
     from cryptohub_desktop.cluster.team import Team
@@ -88,8 +102,9 @@ def serving(api: HubApi, secrets: Secrets) -> Callable[[ServerConfig], Awaitable
 # --- serve ------------------------------------------------------------------------------
 def _serve(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
     if cfg.server.enabled and not port_free(cfg.server.host, cfg.server.port):
-        raise UserError(f"port {cfg.server.port} on {cfg.server.host} is in use "
-                        "(another Crypto Hub running? use --port)")
+        who = listener(cfg.server.port)
+        raise UserError(f"port {cfg.server.port} on {cfg.server.host} is in use"
+                        + (f" by {who.describe()}" if who else "") + " (use --port)")
     return asyncio.run(_serve_async(cfg, secrets))
 
 
@@ -141,7 +156,8 @@ async def _collect_async(cfg: Config, secrets: Secrets, ids: list[str] | None) -
         if ids is None:
             ids = [p for p in hub.providers if hub.catalogue.is_active(p)]
         assert hub.runner is not None
-        results = await hub.runner.collect_once(ids)
+        async with CollectProgress(ids) as progress:  # stderr, as each provider finishes
+            results = await hub.runner.collect_once(ids, on_done=progress.done)
         await hub.settle()
     finally:
         await hub.stop()
@@ -182,15 +198,19 @@ def _backfill(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
 async def _backfill_async(cfg: Config, secrets: Secrets, args: argparse.Namespace) -> int:
     hub = make_hub(cfg, secrets)
     await hub.start(schedule=False)
+    progress = BackfillProgress()  # stderr: a bar on a terminal, one line per series
     try:
         assert hub.store is not None
         report = await backfill(hub.store, hub.catalogue.with_history(args.provider),
                                 hub.upstream, hub.symbol_map,
                                 symbols=args.symbol or cfg.watchlist, days=args.days,
-                                intervals=args.interval, progress=text_progress())
+                                intervals=args.interval, progress=progress)
     finally:
+        progress.close()
         await hub.stop()
-    print(f"{report.inserted} candles inserted, {report.gaps} gaps, {report.requests} requests")
+    why = report.explain()
+    print(f"{report.inserted} candles inserted, {report.gaps} gaps, {report.requests} requests"
+          + (f" ({why})" if why else ""))
     for e in report.errors:
         print(f"error: {e}", file=sys.stderr)
     return 0 if not report.errors else 1
@@ -293,10 +313,7 @@ def _backup(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
 def _restore(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
     if not args.file.exists():
         raise UserError(f"{args.file}: no such backup")
-    if not port_free(cfg.server.host, cfg.server.port):
-        print("warning: something listens on the server port; stop the app before restoring",
-              file=sys.stderr)
-    before = restore_backup(args.file, cfg.database_url, secrets.get)
+    before = restore_backup(args.file, cfg.database_url, secrets.get)  # run() holds the lock
     print(f"restored {display_url(cfg.database_url)} from {args.file} ({before})")
     return 0
 
@@ -308,7 +325,7 @@ def _db(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
     if args.batch < 1:
         raise UserError("--batch must be at least 1")
     results = transfer(args.source, args.target, secret=secrets.get, batch=args.batch,
-                       progress=text_progress())
+                       progress=RowsProgress())
     _table(("table", "source", "target before", "copied", "target after"),
            [(r.table, str(r.source), str(r.before), str(r.copied), str(r.after))
             for r in results])
@@ -350,7 +367,7 @@ async def _notify_async(cfg: Config, secrets: Secrets, name: str | None) -> list
 
 # --- check --------------------------------------------------------------------------------
 def _check(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
-    results: list[tuple[str, bool, str]] = [("config", True, f"{cfg.path}"
+    results: list[tuple[str, bool | None, str]] = [("config", True, f"{cfg.path}"
                                              + ("" if cfg.path.exists() else " (defaults)"))]
     try:
         store = Store.open(cfg.database_url, secrets.get)
@@ -366,10 +383,11 @@ def _check(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
         results.append(("database", False, str(exc)))
     ok, why = secrets.available()
     results.append(("keychain", True, why if ok else f"{why} (not fatal)"))
+    who = holder(cfg.data_dir)
+    results.append(("lock", True, f"data folder in use by {who.describe()}" if who
+                    else "data folder free"))
     if cfg.server.enabled:
-        free = port_free(cfg.server.host, cfg.server.port)
-        results.append(("port", free, f"{cfg.server.host}:{cfg.server.port} "
-                        + ("free" if free else "in use")))
+        results.append(_port_check(cfg.server.host, cfg.server.port, who.pid if who else None))
     try:
         providers = PROVIDERS
         keyless = sum(1 for p in providers if not p.spec.auth.requires_key)
@@ -379,10 +397,28 @@ def _check(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
         results.append(("providers", False, f"failed to load: {exc}"))
     results.append(("resources", *_resources_ok()))
     for name, good, detail in results:
-        print(f"[{'ok' if good else 'FAIL'}] {name}: {detail}")
-    passed = all(good for _, good, _ in results)
+        print(f"[{_MARK[good]}] {name}: {detail}")
+    passed = all(good is not False for _, good, _ in results)
     print("check passed" if passed else "check FAILED")
     return 0 if passed else 1
+
+
+_MARK = {True: "ok", False: "FAIL", None: "warn"}
+
+
+def _port_check(host: str, port: int, our_pid: int | None) -> tuple[str, bool | None, str]:
+    """The port line of ``check``: free, used by this data folder's own app (ok), or by
+    another program (a warning naming it: the app needs another --port, but nothing is
+    broken)."""
+    where = f"{host}:{port}"
+    if port_free(host, port):
+        return "port", True, f"{where} free"
+    who = listener(port)
+    if who is not None and who.pid == our_pid:
+        return "port", True, f"{where} served by this data folder's app, {who.describe()}"
+    by = who.describe() if who else "another program"
+    return "port", None, (f"{where} in use by {by}; serve and the window need another "
+                          "--port while it runs")
 
 
 def _resources_ok() -> tuple[bool, str]:
@@ -392,16 +428,6 @@ def _resources_ok() -> tuple[bool, str]:
 
 
 # --- helpers ------------------------------------------------------------------------------
-def port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def ask_secret(name: str) -> str:
     if sys.stdin.isatty():
         return getpass.getpass(f"{name}: ").strip()

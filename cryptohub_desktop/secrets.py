@@ -19,6 +19,7 @@ import keyring.errors
 
 SERVICE = "cryptohub-desktop"
 TOKEN_NAME = "SERVER_TOKEN"
+READ_TOKEN_NAME = "SERVER_READ_TOKEN"
 #: the token a desktop attached to a team hub sends (SPEC section 15)
 HUB_TOKEN = "CRYPTOHUB_HUB_TOKEN"
 log = logging.getLogger("cryptohub.secrets")
@@ -141,17 +142,20 @@ class Secrets:
                 out.append(value)
         return out
 
-    def server_token(self, create: bool = True) -> str | None:
-        """The local server's access token; generated and stored on first use."""
-        token = self.get(TOKEN_NAME)
+    def server_token(self, create: bool = True, read_only: bool = False) -> str | None:
+        """The local server's access token (``read_only``: the token that may only read);
+        generated and stored on first use."""
+        name = READ_TOKEN_NAME if read_only else TOKEN_NAME
+        token = self.get(name)
         if token or not create:
             return token
         token = _random.token_urlsafe(24)
         try:
-            self.set(TOKEN_NAME, token)
+            self.set(name, token)
         except KeychainUnavailable as exc:
-            log.warning("server token kept in memory only for this run: %s", exc)
-            self._cache[TOKEN_NAME] = token
+            log.warning("%s kept in memory only for this run (set it in the environment to "
+                        "keep it): %s", name, exc)
+            self._cache[name] = token
         self.seen.add(token)
         return token
 

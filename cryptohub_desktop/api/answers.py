@@ -186,17 +186,21 @@ async def schedule(hub: Hub) -> dict[str, Any]:
     return {"schedule": out}
 
 
-async def freshness(hub: Hub) -> dict[str, Any]:
+async def freshness(hub: Hub, by: str = "name") -> dict[str, Any]:
     """``/api/freshness``: per category, per provider name (SPEC §7): staleness and
-    fresh/stale/no_data, with the provider ``id`` inside."""
+    fresh/stale/no_data, with the provider ``id`` inside; ``by="id"`` keys the
+    providers by id instead (with the ``name`` inside), easier for scripts."""
     now = utcnow()
     rows = await _read(hub, queries.schedule_rows)
     out: dict[str, Any] = {cat: {} for cat in CATEGORIES}
     for pid, p in hub.providers.items():
         seconds = rows.get(pid, {}).get("interval_seconds") or 300
         minutes, state = hub.health.freshness(pid, seconds, now)
-        out.setdefault(p.spec.category, {})[p.spec.name] = {
-            "id": pid, "staleness_minutes": _num(minutes), "status": state}
+        entry = {"staleness_minutes": _num(minutes), "status": state}
+        if by == "id":
+            out.setdefault(p.spec.category, {})[pid] = {"name": p.spec.name, **entry}
+        else:
+            out.setdefault(p.spec.category, {})[p.spec.name] = {"id": pid, **entry}
     return out
 
 
@@ -239,10 +243,15 @@ async def history(hub: Hub, symbol: str, interval: str = "1h", start: datetime |
                   end: datetime | None = None, source: str | None = None,
                   limit: int = 1000) -> dict[str, Any]:
     """``/api/history``: OHLCV candles, oldest first (without ``start``: the newest
-    ``limit``)."""
-    symbol = symbol.upper()
-    rows = await _read(hub, queries.ohlcv_rows, symbol, interval, start, end, source,
+    ``limit``). Read and shaped on a reader thread: 10,000 candles must not hold the
+    event loop."""
+    return await _read(hub, _history_answer, symbol.upper(), interval, start, end, source,
                        max(1, limit))
+
+
+def _history_answer(symbol: str, interval: str, start: datetime | None, end: datetime | None,
+                    source: str | None, limit: int) -> dict[str, Any]:
+    rows = queries.ohlcv_rows(symbol, interval, start, end, source, limit)
     return {"symbol": symbol, "interval": interval, "source": source, "start": iso(start),
             "end": iso(end), "count": len(rows), "history": [{
                 "source": r["source"], "open_time": iso(r["open_time"]), "open": _num(r["open"]),

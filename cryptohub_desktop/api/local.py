@@ -44,6 +44,7 @@ class LocalApi:
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        self.instance_id = hub.coordinator.instance_id
 
     async def start(self) -> None:
         if self.hub.store is None:
@@ -78,6 +79,9 @@ class LocalApi:
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         return self.hub.bus.subscribe("*", fn)
 
+    def last_seq(self, service: str) -> int:
+        return self.hub.bus.last_seq(service)
+
     # --- reads ---------------------------------------------------------------------------
     async def health(self) -> Answer:
         return await answers.health(self.hub)
@@ -94,8 +98,8 @@ class LocalApi:
     async def schedule(self) -> Answer:
         return await answers.schedule(self.hub)
 
-    async def freshness(self) -> Answer:
-        return await answers.freshness(self.hub)
+    async def freshness(self, by: str = "name") -> Answer:
+        return await answers.freshness(self.hub, by)
 
     async def failures(self, limit: int = 50) -> Answer:
         return await answers.failures(self.hub, limit)

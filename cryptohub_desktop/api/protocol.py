@@ -54,6 +54,7 @@ class HubApi(Protocol):
 
     Attributes:
         mode: "local" (the engine runs in this process) or "remote".
+        instance_id: the (team hub) instance behind the interface.
         can_act: whether actions are allowed (False: read-only access; why in
             :attr:`read_only_reason`).
     """
@@ -61,6 +62,7 @@ class HubApi(Protocol):
     mode: str
     can_act: bool
     read_only_reason: str
+    instance_id: str
 
     async def start(self) -> None:
         """Start (the local engine) or connect (a remote hub). Idempotent.
@@ -101,6 +103,11 @@ class HubApi(Protocol):
         """The database's size in bytes, from memory; None when unknown."""
         ...
 
+    def last_seq(self, service: str) -> int:
+        """The ``seq`` of the newest update of ``service`` delivered here (0: none yet); a
+        snapshot read now reflects at least that update."""
+        ...
+
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         """Call ``fn`` with every update (all services); returns the unsubscribe function.
         ``fn`` runs on the event-loop thread and must be quick."""
@@ -112,7 +119,7 @@ class HubApi(Protocol):
     async def providers(self) -> Answer: ...
     async def rate_limits(self) -> Answer: ...
     async def schedule(self) -> Answer: ...
-    async def freshness(self) -> Answer: ...
+    async def freshness(self, by: str = "name") -> Answer: ...
     async def failures(self, limit: int = 50) -> Answer: ...
     async def market(self, symbols: Sequence[str] | None = None) -> Answer: ...
     async def history(self, symbol: str, interval: str = "1h", start: datetime | None = None,

@@ -257,8 +257,9 @@ class RemoteApi:
             for c in data.get("consensus") or []:
                 snap = self._snapshots.setdefault("market_data", {"market": []})
                 for m in snap.get("market", []):
-                    if m.get("symbol") == c.get("symbol") and c.get("price") is not None:
-                        m["consensus_price"] = c["price"]
+                    if (m.get("symbol") == c.get("symbol")
+                            and c.get("consensus_price") is not None):
+                        m["consensus_price"] = c["consensus_price"]
 
     def _learn_catalogue(self, health: dict[str, Any]) -> None:
         if not self._catalogue:
@@ -304,6 +305,9 @@ class RemoteApi:
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         return self._subs.subscribe("*", fn)
 
+    def last_seq(self, service: str) -> int:
+        return self._seq.get(service, 0)
+
     # --- reads -----------------------------------------------------------------------------
     async def _get(self, path: str, **params: Any) -> Answer:
         query = {k: _param(v) for k, v in params.items() if v is not None}
@@ -337,8 +341,8 @@ class RemoteApi:
     async def schedule(self) -> Answer:
         return await self._get("/api/schedule")
 
-    async def freshness(self) -> Answer:
-        return await self._get("/api/freshness")
+    async def freshness(self, by: str = "name") -> Answer:
+        return await self._get("/api/freshness", by=None if by == "name" else by)
 
     async def failures(self, limit: int = 50) -> Answer:
         return await self._get("/api/failures", limit=limit)

@@ -214,8 +214,11 @@ class Runner:
         return RunResult(pid, spec.category, outcome.status, sum(outcome.counts.values()),
                          round(ms, 1), outcome.error_type, outcome.error_message)
 
-    async def collect_once(self, ids: Sequence[str] | None = None) -> list[RunResult]:
-        """One pass over the selected (default: every enabled) provider.
+    async def collect_once(self, ids: Sequence[str] | None = None,
+                           on_done: Callable[[RunResult], None] | None = None
+                           ) -> list[RunResult]:
+        """One pass over the selected (default: every enabled) provider; ``on_done`` is
+        called with each provider's result as it finishes.
 
         Market data runs first (whale thresholds need prices), news before the
         headline sentiment that reads it.
@@ -228,8 +231,13 @@ class Runner:
                    and p != "news_sentiment"],
                   [p for p in chosen if cat[p] == "whale_tracking" or p == "news_sentiment"]]
         results: dict[str, RunResult] = {}
+        async def run(pid: str) -> RunResult:
+            result = await self.run_provider(pid)
+            if on_done is not None:
+                on_done(result)
+            return result
         for phase in phases:
-            for r in await asyncio.gather(*(self.run_provider(p) for p in phase)):
+            for r in await asyncio.gather(*(run(p) for p in phase)):
                 results[r.provider_id] = r
             if phase is phases[0] and phase:
                 await self.refresh_prices()
@@ -266,14 +274,16 @@ class Runner:
         return RunResult(pid, category, "skipped", error_type=reason, error=reason)
 
     async def _publish(self, pid: str, o: bookkeeping.Outcome) -> None:
+        """Publish a stored run: ``{provider, category, records, counts}`` on the
+        category's service; a market_data update also carries the consensus after this
+        write of every symbol it touched and its price records' outlier flags."""
         if o.status == "success" and o.records:
-            self.bus.publish(CATEGORY_SERVICE[o.category], {
-                "provider": pid, "category": o.category,
-                "records": [{**as_dict(r), "type": r.TABLE}
-                            for r in o.records[:MAX_PUBLISHED_RECORDS]],
-                "counts": o.counts})
+            records = [{**as_dict(r), "type": r.TABLE} for r in o.records[:MAX_PUBLISHED_RECORDS]]
+            update: dict[str, Any] = {"provider": pid, "category": o.category,
+                                      "records": records, "counts": o.counts}
             if o.category == "market_data":
-                await self.refresh_prices()
+                update.update(await self._consensus_update(pid, o, records))
+            self.bus.publish(CATEGORY_SERVICE[o.category], update)
         if o.compliance:
             self.bus.publish("scheduler", compliance_update(o.compliance, self.compliance))
         for symbol in o.inline:  # back within the threshold: a new deviation alerts again
@@ -284,6 +294,31 @@ class Runner:
                 f"{out['source']} quotes {out['symbol']} at {out['price']:.6g}, "
                 f"{out['deviation_pct']:+.2f}% from the consensus {out['consensus']:.6g}", pid,
                 dedupe=f"{out['symbol']}:{out['source']}")
+
+    async def _consensus_update(self, pid: str, o: bookkeeping.Outcome,
+                                records: list[dict[str, Any]]) -> dict[str, Any]:
+        """The consensus (read after the write) of the symbols the run touched, its outlier
+        flags on ``records`` (in place), and the watched symbols' prices refreshed."""
+        touched = sorted({r.symbol.upper() for r in o.records if isinstance(r, Price)})
+        watched = [s.upper() for s in self.config.watchlist]
+        cons = await self.store.read(queries.latest_consensus,
+                                     list(dict.fromkeys([*touched, *watched])),
+                                     self.config.consensus_max_age_seconds,
+                                     self.config.consensus_deviation_pct)
+        by_symbol = {c.symbol: c for c in cons}
+        self.prices.update({c.symbol: c.price for c in cons if c.price and c.symbol in watched})
+        self.on_prices(self.prices)
+        mine = {c.symbol: s for c in cons for s in c.sources if s.source == pid}
+        for rec in records:
+            if rec["type"] == "market_prices":
+                src = mine.get(str(rec["symbol"]).upper())
+                rec["outlier"] = bool(src and src.outlier)
+                rec["deviation_pct"] = src.deviation_pct if src else None
+        return {"consensus": [{"symbol": c.symbol, "consensus_price": c.price,
+                               "source_count": len(c.sources),
+                               "outliers": [s.source for s in c.outliers]}
+                              for c in (by_symbol[s] for s in touched)],
+                "outliers": list(o.outliers)}
 
 
 def sane(pid: str, records: list[Record]) -> list[Record]:

@@ -2,14 +2,17 @@
 
 The hub publishes an update after every write that changes a service's
 data, so an answer built from that data stays valid until the next event of the
-topics it depends on. :class:`AnswerCache` keeps each encoded answer with the
+topics it depends on. An update that says it stored nothing (``counts`` present and
+all zero: every record was a duplicate, or a live tick that was not written) leaves
+the answers as they are. :class:`AnswerCache` keeps each encoded answer with the
 topics' event counts at build time and serves it while they are unchanged (and
 for at most ``ttl`` seconds, for state that changes without an event, such as
-ages). Concurrent requests for the same answer share one build.
+ages). Concurrent requests for the same answer share one build. Answers are kept
+as the encoded bytes that go to the socket, so a hit costs no encoding at all.
 
 Example::
 
-    text = await cache.get(("rest", "/api/market", "symbols=BTC"), ("market_data",),
+    data = await cache.get(("rest", "/api/market", "symbols=BTC"), ("market_data",),
                            lambda: build_market_json())
 """
 
@@ -17,10 +20,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
 from cryptohub_desktop.core.topics import TOPICS, Event, Subscriber
 
 MAX_ENTRIES = 512
+T = TypeVar("T")
 
 
 class AnswerCache:
@@ -38,8 +43,8 @@ class AnswerCache:
         self.hits = 0
         self.builds = 0
         self._events = dict.fromkeys(TOPICS, 0)
-        self._entries: dict[Hashable, tuple[float, tuple[int, ...], str]] = {}
-        self._building: dict[Hashable, asyncio.Task[str]] = {}
+        self._entries: dict[Hashable, tuple[float, tuple[int, ...], Any]] = {}
+        self._building: dict[Hashable, asyncio.Task[Any]] = {}
         self._unsubscribe = subscribe(self._on_event)
 
     def close(self) -> None:
@@ -47,22 +52,32 @@ class AnswerCache:
         self._unsubscribe()
 
     def _on_event(self, event: Event) -> None:
+        counts = event.data.get("counts")
+        if isinstance(counts, dict) and not any(counts.values()):
+            return  # nothing was stored: no answer built from the store changed
         self._events[event.topic] += 1
 
+    def version(self, topics: Sequence[str]) -> tuple[int, ...]:
+        """How many state-changing events each of ``topics`` has had: an answer built at
+        the same version still describes the current state."""
+        return tuple(self._events[t] for t in topics)
+
     async def get(self, key: Hashable, topics: Sequence[str],
-                  build: Callable[[], Awaitable[str]]) -> str:
+                  build: Callable[[], Awaitable[T]], ttl: float | None = None) -> T:
         """The cached answer for ``key``, or ``await build()`` (shared by concurrent
-        callers) when an event of ``topics`` came since, or ``ttl`` passed.
+        callers) when an event of ``topics`` came since, or ``ttl`` (default: the
+        cache's) passed.
 
         Raises:
             Exception: whatever ``build`` raised (nothing is cached then).
         """
         loop = asyncio.get_running_loop()
-        version = tuple(self._events[t] for t in topics)
+        version = self.version(topics)
         hit = self._entries.get(key)
-        if hit and hit[1] == version and loop.time() - hit[0] < self.ttl:
+        if hit and hit[1] == version and loop.time() - hit[0] < (ttl or self.ttl):
             self.hits += 1
-            return hit[2]
+            value: T = hit[2]
+            return value
         flight = (key, version)
         task = self._building.get(flight)
         if task is None:
@@ -72,7 +87,7 @@ class AnswerCache:
         return await asyncio.shield(task)
 
     async def _build(self, key: Hashable, version: tuple[int, ...],
-                     build: Callable[[], Awaitable[str]]) -> str:
+                     build: Callable[[], Awaitable[T]]) -> T:
         started = asyncio.get_running_loop().time()
         text = await build()
         self.builds += 1

@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 document of the local server, built in code from the route table.
 
 ``/openapi.json`` serves :func:`build_openapi`; ``/docs`` renders it offline.
-WebSocket endpoints are not HTTP operations, so they are described in the
-``x-websocket`` extension and in the info text instead of ``paths``.
+WebSocket endpoints are not HTTP operations: they are described by the AsyncAPI
+document (``asyncapi.py``, ``/asyncapi.json``), which ``x-websocket`` points to.
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ Read-only JSON API of Crypto Hub Desktop: the data it collects from 40+ provider
 the health of every provider. Timestamps are UTC ISO-8601 strings ending in `Z`.
 Errors have the shape `{"error": "<code>", "detail": "<text>"}`. An empty optional
 parameter (`?start=`) counts as not given; unknown parameters are ignored. Every answer
-ends its connection (`Connection: close`). Data answers are cached until the hub
-collects new data for them.
+ends its connection (`Connection: close`); a pipelined second request is not read, so
+send it again on a new connection. HEAD answers like GET without the body; a request
+with a body gets 405 (400 for a GET), one in another HTTP version than 1.x gets 505,
+and folded header lines get 400, all in the error shape. Data answers are cached
+until the hub stores new data for them; `/api/status` is at most one second old.
 
 Security: the server listens on 127.0.0.1 by default. A non-loopback bind requires the
 access token (`Authorization: Bearer <token>` or `?token=<token>`). Requests carrying an
@@ -32,7 +35,8 @@ WebSocket: connect to `/ws/master` and send `{"action": "subscribe", "service": 
 (also `unsubscribe`, `ping`). The server answers `{"type": "subscribed"}`, then a
 `{"type": "snapshot"}` of the service's state, then every `{"type": "update"}`.
 Dedicated paths subscribe on connect: `/ws/market-data`, `/ws/whale-tracking`,
-`/ws/news`, `/ws/sentiment`. See `x-websocket` for the message shapes. Messages are
+`/ws/news`, `/ws/sentiment`. Every message and its schema is in the AsyncAPI 3 document
+at `/asyncapi.json` (rendered by `/docs` below the REST paths). Messages are
 JSON text up to 64 KiB, at most 20 per second (bursts of 40); a flood is closed with
 1008, and a client more than 1 MiB behind on updates is dropped with 1013.
 """
@@ -41,7 +45,7 @@ ERRORS = {
     "400": "Bad query parameter",
     "401": "Missing or wrong access token (non-loopback binds only)",
     "403": "Origin not allowed, or Host not this machine",
-    "405": "Only GET is served",
+    "405": "Only GET and HEAD are served",
     "429": "Too many requests from this client; see Retry-After",
     "500": "Unexpected server error (logged with its traceback)",
 }
@@ -51,18 +55,11 @@ WEBSOCKET = {
               "/ws/whale-tracking": "whale_tracking", "/ws/news": "news",
               "/ws/sentiment": "sentiment"},
     "services": [*TOPICS, "all"],
-    "client_messages": [{"action": "subscribe", "service": "<service>"},
-                        {"action": "unsubscribe", "service": "<service>"},
-                        {"action": "ping"}],
-    "server_messages": [
-        {"type": "subscribed", "service": "<service>"},
-        {"type": "unsubscribed", "service": "<service>"},
-        {"type": "snapshot", "service": "<service>", "timestamp": "<UTC>", "data": {}},
-        {"type": "update", "service": "<service>", "timestamp": "<UTC>", "data": {}},
-        {"type": "pong", "timestamp": "<UTC>"},
-        {"type": "error", "error": "<code>", "detail": "<text>"}],
+    "asyncapi": "/asyncapi.json",
+    "client_messages": ["subscribe", "unsubscribe", "ping"],
+    "server_messages": ["subscribed", "unsubscribed", "snapshot", "update", "pong", "error"],
     "error_codes": ["invalid_json", "invalid_message", "unknown_action", "unknown_service",
-                    "message_too_large", "rate_limited"],
+                    "message_too_large", "rate_limited", "internal_error", "snapshot_failed"],
     "close_codes": {"1008": "flooding past the abuse threshold",
                     "1009": "frame over 1 MiB",
                     "1013": "too slow: the client's send queue passed its bound"},
@@ -110,6 +107,9 @@ def build_openapi(routes: Mapping[str, Route], *, token_required: bool) -> dict[
                                {"type": "string"}, token_required, "monitoring")
     paths["/openapi.json"] = _plain("OpenAPI this document", "application/json",
                                     {"type": "object"}, token_required, "meta")
+    paths["/asyncapi.json"] = _plain("AsyncAPI 3 document of the WebSocket messages",
+                                     "application/json", {"type": "object"}, token_required,
+                                     "meta")
     paths["/docs"] = _plain("Docs: this document rendered (works offline)", "text/html",
                             {"type": "string"}, token_required, "meta")
     doc: dict[str, Any] = {

@@ -26,6 +26,9 @@ class Route:
         schema: the name of its response schema in ``schemas.py``.
         topics: bus topics whose events change the answer; when given, the encoded
             answer is cached until the next such event (``cache.py``).
+        ttl: seconds the encoded answer may be served from the cache at most (default:
+            the cache's 2 s when ``topics`` are given; no caching without either).
+        offload: the answer can be large (megabytes): encode it on a worker thread.
     """
 
     path: str
@@ -36,6 +39,8 @@ class Route:
     params: Sequence[Param] = ()
     check: Callable[[dict[str, Any]], None] | None = None
     topics: tuple[str, ...] = ()
+    ttl: float | None = None
+    offload: bool = False
 
 
 def _start_before_end(kwargs: dict[str, Any]) -> None:
@@ -57,15 +62,17 @@ def build_routes(provider_ids: Sequence[str]) -> dict[str, Route]:
         Route("/health", "health", "Liveness: the server answers", "monitoring",
               "Health"),
         Route("/api/status", "status", "Overall status, provider counts, uptime, "
-              "system metrics", "monitoring", "Status"),
+              "system metrics", "monitoring", "Status", topics=("health_checker",), ttl=1.0),
         Route("/api/providers", "providers", "Every provider with its health and key "
               "state", "monitoring", "Providers"),
         Route("/api/rate-limits", "rate_limits", "Rate-limit windows and their use "
               "(warning at 80%)", "monitoring", "RateLimits"),
         Route("/api/schedule", "schedule", "Per provider interval, last/next run and "
               "on-time record", "monitoring", "Schedule"),
-        Route("/api/freshness", "freshness", "Per category and provider name: data "
-              "staleness (fresh / stale / no_data)", "monitoring", "Freshness"),
+        Route("/api/freshness", "freshness", "Per category and provider name (or id): "
+              "data staleness (fresh / stale / no_data)", "monitoring", "Freshness",
+              (Param("by", "string", "Key the providers by their display name (default, as "
+                     "SPEC section 7) or by id", default="name", enum=("name", "id")),)),
         Route("/api/failures", "failures", "Recent failures and counts per error type",
               "monitoring", "Failures", (limit(50, 500, "failures"),)),
         Route("/api/market", "market", "Per symbol: consensus price and each source's "
@@ -81,7 +88,7 @@ def build_routes(provider_ids: Sequence[str]) -> dict[str, Route]:
                Param("start", "time", "First open time (RFC 3339 date-time, date or Unix "
                      "seconds; default: the newest candles)"),
                Param("end", "time", "Last open time (same forms as start)"),
-               source, limit(1000, 10000, "candles")), _start_before_end),
+               source, limit(1000, 10000, "candles")), _start_before_end, offload=True),
         Route("/api/news", "news", "Latest articles with sentiment", "data", "News",
               (limit(20, 200, "articles"),
                Param("q", "string", "Text to search in titles and text", max_length=200)),
@@ -106,5 +113,29 @@ def build_routes(provider_ids: Sequence[str]) -> dict[str, Route]:
                      default=False)), topics=("alerts",)),
         Route("/api/pools", "pools", "Source pools: strategy, members, current "
               "provider, rotation history", "monitoring", "Pools"),
+        Route("/api/cluster", "cluster", "A team hub's instances and provider leases (a single "
+              "instance: itself alone)", "monitoring", "Cluster"),
+        Route("/api/chart", "chart", "Price series of one symbol for a chart range, one per "
+              "source (candles, or price ticks for short ranges); times in Unix seconds",
+              "data", "Chart",
+              (Param("symbol", "string", "A symbol like BTC", required=True, pattern=SYMBOL_RE,
+                     upper=True),
+               Param("seconds", "integer", "The range, ending now", default=86400,
+                     minimum=60, maximum=20 * 365 * 86400)), topics=("market_data",)),
+        Route("/api/price-history", "price_history", "Average price per symbol in equal "
+              "slots of the last hours (sparklines)", "data", "PriceHistory",
+              (Param("symbols", "string", "Comma-separated symbols (default: the watchlist)",
+                     pattern=f"{SYMBOL_RE}(,{SYMBOL_RE}){{0,49}}", upper=True, split=True),
+               Param("hours", "integer", "How far back", default=24, minimum=1, maximum=720),
+               Param("buckets", "integer", "How many slots", default=48, minimum=2,
+                     maximum=500)), topics=("market_data",)),
+        Route("/api/provider-activity", "provider_activity", "One provider's recent requests "
+              "(response times, oldest first) and newest failures", "monitoring",
+              "ProviderActivity",
+              (Param("provider", "string", "A provider id", required=True,
+                     enum=tuple(sorted(provider_ids)), arg="provider_id"),
+               limit(200, 1000, "requests")), topics=("health_checker",)),
+        Route("/api/text-model", "text_model", "The active text-sentiment model and whether "
+              "the optional transformer is installed", "data", "TextModel"),
     ]
     return {r.path: r for r in table}

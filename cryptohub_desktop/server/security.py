@@ -11,8 +11,16 @@ order:
    ``host_not_allowed``;
 3. an ``Origin`` header must be in ``allowed_origins`` (empty by default, so any
    browser page is refused; scripts send no Origin) -> 403 ``origin_not_allowed``;
-4. a non-loopback bind requires the access token, as ``Authorization: Bearer`` or
-   ``?token=`` -> 401 ``unauthorized``.
+4. the access token, as ``Authorization: Bearer`` or ``?token=``: required when the
+   bind is not loopback, or when the client is not this machine (a team hub behind
+   nginx: the client is the address ``X-Forwarded-For`` names, believed only from
+   ``[cluster] trusted_proxies``) -> 401 ``unauthorized``; a wrong token is refused
+   even where none is needed.
+
+The check says what the client may do (:data:`READ` or :data:`ADMIN`): the full token
+(``SERVER_TOKEN``) may act (enable a provider, collect now ... on ``/ws/master``),
+the read-only token (``SERVER_READ_TOKEN``) and a local client without a token may
+only read.
 
 WebSocket connections also get a :class:`Throttle` each for their inbound messages.
 """
@@ -24,7 +32,8 @@ import ipaddress
 import math
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 from urllib.parse import parse_qsl
 
 from websockets.http11 import Request
@@ -94,34 +103,76 @@ class ClientRateLimiter:
                 del self._buckets[k]
 
 
+READ = "read"
+ADMIN = "admin"
+
+
+class MemoryClientLimit:
+    """The per-client REST limit of a single instance (:class:`ClientRateLimiter`)."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.buckets = ClientRateLimiter(per_minute, clock)
+
+    async def hit(self, client: str) -> float:
+        return self.buckets.hit(client)
+
+
 class Guard:
     """Checks requests against the server's security settings.
 
     Args:
         cfg: the server configuration (host, allowed_origins, rate_limit_per_minute).
-        token: the access token; required from clients when the bind is not loopback.
+        token: the full access token (reads and actions).
+        read_token: the read-only access token.
+        trusted_proxies: addresses or networks whose ``X-Forwarded-For`` is believed.
+        limiter: the per-client REST limit (default: in this process's memory; a team
+            hub passes one kept in Redis): ``async hit(client) -> seconds to wait``.
     """
 
-    def __init__(self, cfg: ServerConfig, token: str | None,
+    def __init__(self, cfg: ServerConfig, token: str | None, read_token: str | None = None,
+                 trusted_proxies: Sequence[str] = (), limiter: Any = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.token_required = not is_loopback(cfg.host)
         self.token = token or ""
+        self.read_token = read_token or ""
+        self.proxies = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
         self.origins = {o.strip().rstrip("/").lower() for o in cfg.allowed_origins}
         self.wildcard = cfg.host.strip("[]") in WILDCARDS
         self.hosts = LOCAL_NAMES | {cfg.host.strip("[]").lower()}
         if self.token_required:
             name = socket.gethostname().lower()
             self.hosts |= {name, f"{name}.local"}
-        self.limiter = ClientRateLimiter(cfg.rate_limit_per_minute, clock)
+        self.limiter = limiter or MemoryClientLimit(cfg.rate_limit_per_minute, clock)
 
-    def check(self, request: Request, client: str, *, rest: bool) -> None:
-        """Refuse ``request`` from address ``client`` unless it may be answered.
+    def client_of(self, request: Request, peer: str) -> str:
+        """The client's address: ``peer``, or when ``peer`` is a trusted proxy the last
+        address of ``X-Forwarded-For`` that is not one (a client cannot spoof it)."""
+        if not self._trusted(peer):
+            return peer
+        hops = [h.strip() for v in request.headers.get_all("X-Forwarded-For")
+                for h in v.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self._trusted(hop):
+                return hop
+        return hops[0] if hops else peer
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.strip("[]"))
+        except ValueError:
+            return False
+        return any(ip in net for net in self.proxies)
+
+    async def check(self, request: Request, peer: str, *, rest: bool) -> tuple[str, str]:
+        """Refuse ``request`` from ``peer`` unless it may be answered; returns the client's
+        address and what it may do (:data:`READ` or :data:`ADMIN`).
 
         Raises:
             ApiError: 429, 403 or 401 as the module docstring lists.
         """
+        client = self.client_of(request, peer)
         if rest:
-            wait = self.limiter.hit(client)
+            wait = await self.limiter.hit(client)
             if wait > 0:
                 raise ApiError(429, "rate_limited",
                                "too many requests from this address; retry later",
@@ -133,11 +184,19 @@ class Guard:
             raise ApiError(403, "origin_not_allowed",
                            "requests from web pages are refused; add the page's origin to "
                            "[server] allowed_origins to allow it")
-        if self.token_required and not self._has_token(request):
+        given = self._given_token(request)
+        if given and self.token and hmac.compare_digest(given.encode(), self.token.encode()):
+            return client, ADMIN
+        if given and self.read_token and hmac.compare_digest(given.encode(),
+                                                             self.read_token.encode()):
+            return client, READ
+        if given or self.token_required or not is_loopback(client):
             raise ApiError(401, "unauthorized",
-                           "this server needs its access token: send 'Authorization: Bearer "
-                           "<token>' or '?token=<token>' (the token is shown in Settings)",
+                           ("wrong access token" if given else "this server needs its access "
+                            "token") + ": send 'Authorization: Bearer <token>' or "
+                           "'?token=<token>' (the tokens are shown in Settings)",
                            [("WWW-Authenticate", 'Bearer realm="cryptohub"')])
+        return client, READ
 
     def _check_host(self, values: list[str]) -> None:
         if len(values) == 1:
@@ -154,19 +213,19 @@ class Guard:
                        "the Host header must name this machine (localhost, 127.0.0.1, [::1] "
                        "or the configured host)")
 
-    def _has_token(self, request: Request) -> bool:
-        given = ""
+    @staticmethod
+    def _given_token(request: Request) -> str:
         auth = request.headers.get("Authorization", "")
         scheme, _, value = auth.strip().partition(" ")
-        if scheme.lower() == "bearer":
-            given = value.strip()
-        if not given and "?" in request.path:
-            query = request.path.split("?", 1)[1]
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        if "?" in request.path:
             try:
-                given = dict(parse_qsl(query, max_num_fields=100)).get("token", "")
+                return dict(parse_qsl(request.path.split("?", 1)[1],
+                                      max_num_fields=100)).get("token", "")
             except ValueError:
-                return False
-        return bool(self.token) and hmac.compare_digest(given.encode(), self.token.encode())
+                return ""
+        return ""
 
 
 class Throttle:

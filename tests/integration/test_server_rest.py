@@ -15,12 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from cryptohub_desktop.api import answers as snapshot
 from cryptohub_desktop.api.local import LocalApi
 from cryptohub_desktop.collectors import coingecko
 from cryptohub_desktop.core.records import Candle, WhaleTx
 from cryptohub_desktop.server import start_server
+from tests.asyncapi_check import market_update
 from tests.conftest import SLOW
 
 pytestmark = pytest.mark.backends  # each test on SQLite and on PostgreSQL
@@ -29,7 +31,8 @@ SEED_PATHS = ["/health", "/api/status", "/api/providers", "/api/rate-limits", "/
               "/api/freshness", "/api/failures"]
 DATA_PATHS = ["/api/market", "/api/history?symbol=BTC", "/api/news", "/api/sentiment",
               "/api/whales", "/api/gas", "/api/blocks", "/api/onchain", "/api/alerts",
-              "/api/pools"]
+              "/api/pools", "/api/cluster", "/api/chart?symbol=BTC", "/api/price-history",
+              "/api/provider-activity?provider=coingecko", "/api/text-model"]
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
@@ -248,14 +251,19 @@ async def test_bad_query_parameters_answer_400(served, path, detail):
 
 
 async def test_unknown_path_404_other_method_405(served):
-    """Unknown paths answer 404 and non-GET methods 405, both in the error shape."""
+    """Unknown paths answer 404 and methods other than GET and HEAD 405 (with a body
+    too), in the error shape; HEAD answers GET's head without the body."""
     _, base = await served()
     async with httpx.AsyncClient(base_url=base) as c:
         r = await c.get("/api/nope")
         assert r.status_code == 404 and r.json()["error"] == "not_found"
-        r = await c.post("/api/status")  # websockets drops requests with a body
-        assert r.status_code == 405 and r.headers["allow"] == "GET"
-        assert set(r.json()) == {"error", "detail"}
+        for body in (None, b'{"a": 1}'):
+            r = await c.post("/api/status", content=body)
+            assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
+            assert set(r.json()) == {"error", "detail"}
+        get, head = await c.get("/api/providers"), await c.head("/api/providers")
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == get.headers["content-length"]
         r = await c.get("/ws/master")  # plain GET of a WebSocket path
         assert r.status_code == 426 and r.json()["error"] == "upgrade_required"
 
@@ -277,8 +285,9 @@ async def test_unexpected_exception_is_500_and_logged(served, monkeypatch, caplo
 
 
 async def test_cached_answers_follow_the_data(served):
-    """Data answers are served from cache until the next event of their service, then
-    rebuilt: a new alert shows at once, a repeated request costs no rebuild."""
+    """Data answers are served from cache until the next event of their service that
+    stored data, then rebuilt: a new alert or price shows at once, a repeated request or
+    a run that stored nothing new costs no rebuild."""
     hub, base = await served()
     cache = served.handles[-1].cache
     assert (await _get(base + "/api/alerts")).json()["alerts"] == []
@@ -293,31 +302,51 @@ async def test_cached_answers_follow_the_data(served):
     await hub.runner.run_provider("coingecko")
     m2 = (await _get(base + "/api/market")).json()["market"][0]
     assert m2["consensus_price"] == 67187.3358936566
+    builds = cache.builds
+    hub.bus.publish("market_data", market_update(counts={"market_prices": 0}))
+    assert (await _get(base + "/api/market")).json()["market"][0] == m2
+    assert cache.builds == builds  # an update that stored nothing keeps the answer
 
 
 async def test_metrics_prometheus_text(served):
-    """/metrics is Prometheus text with up, response time, success rate, rate-limit
-    usage and staleness per provider."""
-    hub, base = await served()
+    """/metrics is Prometheus text in base units: up, response time, success ratio,
+    rate-limit usage, staleness and run counters per provider, process metrics; a
+    provider that never succeeded is down."""
+    hub, base = await served(_catalogue("coingecko", "binance"))
     await hub.runner.run_provider("coingecko")
     r = await _get(base + "/metrics")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
-    series = {}
-    for line in r.text.splitlines():
-        if line.startswith("#"):
-            assert re.match(r"^# (HELP|TYPE) cryptohub_\w+ ", line), line
-            continue
-        name_labels, value = line.rsplit(" ", 1)
-        series[name_labels] = float(value)
-    lab = '{provider="coingecko",category="market_data"}'
-    assert series["cryptohub_provider_up" + lab] == 1
-    assert series["cryptohub_provider_response_time_ms" + lab] > 0
-    assert series["cryptohub_provider_success_rate" + lab] == 1.0
-    assert series["cryptohub_provider_staleness_seconds" + lab] > 0
-    assert series['cryptohub_rate_limit_usage_ratio{provider="coingecko",'
-                  'limit_type="per_minute"}'] == pytest.approx(1 / 30, abs=1e-3)
-    assert series['cryptohub_providers{status="online"}'] == 1
+    series = {(s.name, tuple(sorted(s.labels.items()))): s.value
+              for fam in text_string_to_metric_families(r.text) for s in fam.samples}
+
+    def value(name: str, **labels: str) -> float:
+        return series[(name, tuple(sorted(labels.items())))]
+    cg = {"provider": "coingecko", "category": "market_data"}
+    assert value("cryptohub_provider_up", **cg) == 1
+    assert value("cryptohub_provider_up", provider="binance", category="market_data") == 0
+    assert 0 < value("cryptohub_provider_response_time_seconds", **cg) < 10
+    assert value("cryptohub_provider_success_ratio", **cg) == 1.0
+    assert value("cryptohub_provider_staleness_seconds", **cg) > 0
+    assert value("cryptohub_provider_runs_total", provider="coingecko", result="success") >= 1
+    assert value("cryptohub_rate_limit_usage_ratio", provider="coingecko",
+                 limit_type="per_minute") == pytest.approx(1 / 30, abs=1e-3)
+    assert value("cryptohub_providers", status="online") == 1
+    assert value("process_resident_memory_bytes") > 1e6
+    assert not any(name.endswith("_ms") for name, _ in series)
+
+
+async def test_metrics_pass_promtool_check(served):
+    """promtool (Debian's prometheus package) finds nothing to fault in /metrics."""
+    hub, base = await served()
+    await hub.runner.run_provider("coingecko")
+    await _get(base + "/api/status")  # a histogram observation
+    text = (await _get(base + "/metrics")).text
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool missing: scripts/bootstrap --test installs Debian's prometheus"
+    res = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                         text=True, timeout=30 * SLOW)
+    assert res.returncode == 0 and not res.stdout.strip(), res.stdout + res.stderr
 
 
 async def test_openapi_describes_every_path(served):
@@ -327,7 +356,7 @@ async def test_openapi_describes_every_path(served):
     doc = (await _get(base + "/openapi.json")).json()
     assert doc["openapi"] == "3.1.0"
     assert set(doc["paths"]) == {*SEED_PATHS, *(p.split("?")[0] for p in DATA_PATHS),
-                                 "/metrics", "/openapi.json", "/docs"}
+                                 "/metrics", "/openapi.json", "/asyncapi.json", "/docs"}
     hist = doc["paths"]["/api/history"]["get"]
     params = {p["name"]: p for p in hist["parameters"]}
     assert set(params) == {"symbol", "interval", "start", "end", "source", "limit"}
@@ -345,25 +374,48 @@ async def test_openapi_describes_every_path(served):
 
 async def test_docs_page_renders_offline(served, tmp_path):
     """/docs is one self-contained HTML page (no external URLs) whose script renders
-    every path of /openapi.json (run here under Node when available)."""
+    every path of /openapi.json and every channel and message of /asyncapi.json (run here
+    under Node when available)."""
     _, base = await served()
     page = await _get(base + "/docs")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert "@import" not in html and 'fetch("/openapi.json"' in html
+    assert 'fetch("/asyncapi.json"' in html
     node = shutil.which("node")
     if not node:
         pytest.skip("node not installed: the static checks above passed")
     script = re.search(r"<script>(.*)</script>", html, re.S).group(1)
     (tmp_path / "docs.js").write_text(script)
     (tmp_path / "spec.json").write_text((await _get(base + "/openapi.json")).text)
-    runner = ("const {renderSpec} = require(process.argv[1] + '/docs.js');"
+    (tmp_path / "async.json").write_text((await _get(base + "/asyncapi.json")).text)
+    runner = ("const {renderSpec, renderAsyncApi} = require(process.argv[1] + '/docs.js');"
               "const spec = require(process.argv[1] + '/spec.json');"
-              "process.stdout.write(renderSpec(spec));")
+              "const doc = require(process.argv[1] + '/async.json');"
+              "process.stdout.write(renderSpec(spec) + '\\n<hr>\\n' + renderAsyncApi(doc));")
     out = subprocess.run([node, "-e", runner, str(tmp_path)], capture_output=True, text=True,
                          timeout=30 * SLOW, check=True).stdout
-    for path in ("/api/status", "/api/history", "/metrics", "/ws/master"):
-        assert f">{path}<" in out, path
-    assert "consensus_price: number | null" in out
+    rest, websocket = out.split("\n<hr>\n")
+    for path in ("/api/status", "/api/history", "/metrics", "/ws/master", "/asyncapi.json"):
+        assert f">{path}<" in rest, path
+    assert "consensus_price: number | null" in rest
+    for path in ("/ws/master", "/ws/market-data", "/ws/news"):
+        assert f">{path}<" in websocket, path
+    for name in ("market_data_snapshot", "market_data_update", "alerts_update", "subscribe"):
+        assert f">{name}<" in websocket, name
+    assert "outlier: boolean" in websocket and "symbols[]: string" in websocket
 
+
+async def test_freshness_by_id_keys_providers_by_id(served):
+    """/api/freshness keeps SPEC's keys (category -> provider name, id inside); ?by=id
+    keys by provider id with the name inside; another value is a 400."""
+    _, base = await served()
+    by_name = (await _get(base + "/api/freshness")).json()
+    assert by_name["market_data"]["CoinGecko"]["id"] == "coingecko"
+    by_id = (await _get(base + "/api/freshness?by=id")).json()
+    entry = by_id["market_data"]["coingecko"]
+    assert entry["name"] == "CoinGecko" and entry["status"] == "no_data"
+    assert set(by_id) == set(by_name)
+    r = await _get(base + "/api/freshness?by=pid")
+    assert r.status_code == 400 and r.json()["error"] == "bad_parameter"

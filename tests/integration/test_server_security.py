@@ -21,6 +21,7 @@ from cryptohub_desktop.core.masking import mask
 from cryptohub_desktop.core.time import to_db, utcnow
 from cryptohub_desktop.server import start_server
 from cryptohub_desktop.storage.models import FailureLog
+from tests.asyncapi_check import check_message
 from tests.conftest import SLOW
 
 EVIL = "https://evil.example"
@@ -66,7 +67,7 @@ async def ws_status(port: int, path: str = "/ws/master", host: str | None = None
     try:
         async with connect(uri, sock=sock, open_timeout=10 * SLOW, **kwargs) as ws:
             await ws.send('{"action": "ping"}')
-            while json.loads(await asyncio.wait_for(ws.recv(), 10 * SLOW))["type"] != "pong":
+            while check_message(await asyncio.wait_for(ws.recv(), 10 * SLOW))["type"] != "pong":
                 pass  # a dedicated path sends subscribed + snapshot first
             return 101
     except InvalidStatus as exc:
@@ -167,10 +168,14 @@ async def test_no_key_in_any_answer(served):
     async with connect(f"ws://127.0.0.1:{h.port}/ws/master") as ws:
         await ws.send(json.dumps({"action": "subscribe", "service": "all"}))
         for _ in range(11):
-            texts.append(await asyncio.wait_for(ws.recv(), 10 * SLOW))
-        hub.bus.publish("alerts", {"message": f"event with {leak}"})
-        texts.append(await asyncio.wait_for(ws.recv(), 10 * SLOW))
-    everything = "\n".join(texts)
+            texts.append(check_message(await asyncio.wait_for(ws.recv(), 10 * SLOW)))
+        hub.bus.publish("alerts", {"id": 1, "timestamp": "2024-05-01T12:00:00Z",
+                                   "provider_id": None, "alert_type": "test",
+                                   "severity": "info", "message": f"event with {leak}",
+                                   "acknowledged": False})
+        texts.append(check_message(await asyncio.wait_for(ws.recv(), 10 * SLOW)))
+    everything = "\n".join(t if isinstance(t, str) else json.dumps(t, ensure_ascii=False)
+                           for t in texts)
     for value in KEYS.values():
         assert value not in everything
     assert mask(leak) in everything  # the planted key was there, masked

@@ -17,10 +17,12 @@ from websockets.exceptions import ConnectionClosed
 
 from cryptohub_desktop.api.local import LocalApi
 from cryptohub_desktop.collectors import coingecko
+from cryptohub_desktop.core.records import Price
 from cryptohub_desktop.core.time import utcnow
 from cryptohub_desktop.core.topics import TOPICS
 from cryptohub_desktop.server import start_server
 from cryptohub_desktop.server import ws as ws_module
+from tests.asyncapi_check import check_message, market_update
 from tests.conftest import SLOW
 
 #: service -> a provider whose run publishes to it (used when present in this tree)
@@ -57,7 +59,8 @@ def _connect(handle: Any, path: str = "/ws/master", **kwargs: Any) -> Any:
 
 
 async def recv(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout * SLOW))
+    """The next message, checked against its AsyncAPI schema."""
+    return check_message(json.loads(await asyncio.wait_for(ws.recv(), timeout * SLOW)))
 
 
 async def recv_until(ws: ClientConnection, pred: Any, timeout: float = 10.0,
@@ -107,9 +110,13 @@ async def test_each_service_subscribed_snapshot_then_live_update(served):
         await hub.alerts.fire("test_alert", "warning", "hello subscribers")
         msg = await recv_until(ws, lambda m: m["service"] == "alerts")
         assert msg["data"]["message"] == "hello subscribers"
-        hub.bus.publish("whale_tracking", {"provider": "btc_whales", "records": [{"x": 1}]})
+        whale = {"type": "whale_transactions", "blockchain": "bitcoin", "transaction_hash": "ab",
+                 "timestamp": "2024-05-01T12:00:00Z", "amount": 120.5, "symbol": "BTC",
+                 "amount_usd": 8.1e6, "from_address": "", "to_address": ""}
+        hub.bus.publish("whale_tracking", {"provider": "btc_whales", "category": "whale_tracking",
+                                           "records": [whale], "counts": {"whale_transactions": 1}})
         msg = await recv_until(ws, lambda m: m["service"] == "whale_tracking")
-        assert msg["data"]["records"] == [{"x": 1}]
+        assert msg["data"]["records"] == [whale]
     status = [m["data"] for m in seen if m["service"] == "health_checker"]
     assert {"event": "status", "provider": "coingecko", "old": "unknown",
             "new": "online"} in status
@@ -161,7 +168,7 @@ async def test_unsubscribe_stops_updates(served):
         await subscribe(ws, "market_data")
         await ws.send(json.dumps({"action": "unsubscribe", "service": "market_data"}))
         assert await recv(ws) == {"type": "unsubscribed", "service": "market_data"}
-        hub.bus.publish("market_data", {"n": 1})
+        hub.bus.publish("market_data", market_update(n=1))
         await ws.send('{"action": "ping"}')
         assert (await recv(ws))["type"] == "pong"  # the update would have come first
 
@@ -235,9 +242,9 @@ async def test_update_is_encoded_once_for_all_subscribers(served, monkeypatch):
         encoded.append(body.get("type"))
         return real(body)
     monkeypatch.setattr(ws_module, "encode_json", counting)
-    hub.bus.publish("market_data", {"seq": 1})
+    hub.bus.publish("market_data", market_update(n=1))
     for ws in clients:
-        assert (await recv(ws))["data"] == {"seq": 1}
+        assert (await recv(ws))["data"] == market_update(n=1)
         await ws.close()
     assert encoded == ["update"]
 
@@ -272,15 +279,15 @@ async def test_slow_consumer_dropped_1013_others_get_every_update(served, caplog
         seqs = []
         while len(seqs) < n:
             msg = await recv(ws, 20)
-            seqs.append(msg["data"]["seq"])
-            latencies.append(time.perf_counter() - sent[msg["data"]["seq"]])
+            seqs.append(msg["data"]["n"])
+            latencies.append(time.perf_counter() - sent[msg["data"]["n"]])
         return seqs
 
     with caplog.at_level(logging.WARNING, logger="cryptohub.server.ws"):
         tasks = [asyncio.create_task(read_all(ws)) for ws in readers]
         for seq in range(n):
             sent[seq] = time.perf_counter()
-            hub.bus.publish("market_data", {"seq": seq, "blob": blob})
+            hub.bus.publish("market_data", market_update(n=seq, blob=blob))
             await asyncio.sleep(0.01)
         results = await asyncio.wait_for(asyncio.gather(*tasks), 60 * SLOW)
     assert all(r == list(range(n)) for r in results)
@@ -292,7 +299,50 @@ async def test_slow_consumer_dropped_1013_others_get_every_update(served, caplog
     slow.transport.resume_reading()  # now drain it: the close frame follows the backlog
     with pytest.raises(ConnectionClosed):
         while True:
-            await asyncio.wait_for(slow.recv(), 30 * SLOW)
+            check_message(await asyncio.wait_for(slow.recv(), 30 * SLOW))
     assert slow.close_code == 1013
     for ws in readers:
         await ws.close()
+
+
+async def test_market_update_carries_the_new_consensus_and_outlier_flags(served):
+    """A market_data update holds the consensus after the write of each symbol it
+    touched; a price far from the other sources is flagged on its record and listed."""
+    hub, handle = await served()
+    now = utcnow()
+    await hub.store.write(hub.store.insert_records, "binance", [Price("BTC", 100.0, now)])
+    await hub.store.write(hub.store.insert_records, "kraken", [Price("BTC", 101.0, now)])
+    async with _connect(handle) as ws:
+        await subscribe(ws, "market_data")
+        await hub.runner.run_provider("coingecko")
+        msg = await recv_until(ws, lambda m: m["type"] == "update")
+    data = msg["data"]
+    btc = next(c for c in data["consensus"] if c["symbol"] == "BTC")
+    assert btc == {"symbol": "BTC", "consensus_price": 101.0, "source_count": 3,
+                   "outliers": ["coingecko"]}
+    record = next(r for r in data["records"] if r["symbol"] == "BTC")
+    assert record["outlier"] is True and record["deviation_pct"] > 1000
+    assert [(o["symbol"], o["source"]) for o in data["outliers"]] == [("BTC", "coingecko")]
+
+
+async def test_market_snapshot_honours_the_symbols_asked_for(served):
+    """subscribe market_data with symbols: the reply echoes them and the snapshot holds
+    those symbols only; symbols on another service, or malformed, get an error."""
+    _, handle = await served()
+    async with _connect(handle) as ws:
+        await ws.send(json.dumps({"action": "subscribe", "service": "market_data",
+                                  "symbols": ["eth", "BTC"]}))
+        assert await recv(ws) == {"type": "subscribed", "service": "market_data",
+                                  "symbols": ["ETH", "BTC"]}
+        snap = await recv(ws)
+        assert [m["symbol"] for m in snap["data"]["market"]] == ["ETH", "BTC"]
+        for bad in ({"service": "news", "symbols": ["BTC"]},
+                    {"service": "market_data", "symbols": "BTC"},
+                    {"service": "market_data", "symbols": ["B T C"]}):
+            await ws.send(json.dumps({"action": "subscribe", **bad}))
+            err = await recv(ws)
+            assert err["type"] == "error" and err["error"] == "invalid_message", err
+        await ws.send(json.dumps({"action": "subscribe", "service": "market_data"}))
+        await recv(ws)
+        full = await recv(ws)
+        assert len(full["data"]["market"]) == 5  # the watchlist

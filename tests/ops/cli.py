@@ -24,3 +24,9 @@ def run_cli(tmp_path: Path, *args: str, config: str = "",
              "QT_QPA_PLATFORM": "offscreen"} | (env or {})
     return subprocess.run([sys.executable, "-m", "cryptohub_desktop", *args], env=full,
                           capture_output=True, text=True, timeout=60 * SLOW)
+
+
+def quiet_config() -> str:
+    """A config with every provider switched off: a `serve` that calls no upstream."""
+    from cryptohub_desktop.collectors import PROVIDERS
+    return "\n".join(f"[providers.{p.id}]\nenabled = false\n" for p in PROVIDERS)

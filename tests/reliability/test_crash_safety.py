@@ -197,4 +197,4 @@ def test_sigkill_of_serve_while_collecting_then_restart(tmp_path, children):
         assert "stopped" in second.lines
     verdict, _, runs_after = verify(db)
     assert verdict == "ok" and runs_after > runs_before
-    assert not any("Traceback" in line for line in second.lines), second.lines
+    assert not any("Traceback" in line for line in second.lines), "\n".join(second.lines)

@@ -25,6 +25,7 @@ from cryptohub_desktop.api.local import LocalApi
 from cryptohub_desktop.collectors import coingecko
 from cryptohub_desktop.config import ServerConfig
 from cryptohub_desktop.server import start_server
+from tests.asyncapi_check import check_message, market_update
 from tests.conftest import SLOW
 
 WAIT = 5.0 * SLOW
@@ -40,7 +41,7 @@ class Watcher:
 
     async def _read(self) -> None:
         async for raw in self.ws:
-            msg = json.loads(raw)
+            msg = check_message(raw)
             if msg.get("type") == "update":
                 await self.updates.put(msg)
 
@@ -57,8 +58,8 @@ async def served(make_hub, local_server, many_files) -> AsyncIterator[tuple]:
     server = await local_server(hub)
     ws = await connect(f"ws://127.0.0.1:{server.port}/ws/master", compression=None)
     await ws.send(json.dumps({"action": "subscribe", "service": "market_data"}))
-    assert json.loads(await ws.recv())["type"] == "subscribed"
-    assert json.loads(await ws.recv())["type"] == "snapshot"
+    assert check_message(await ws.recv())["type"] == "subscribed"
+    assert check_message(await ws.recv())["type"] == "snapshot"
     watcher = Watcher(ws)
     yield hub, server, watcher
     await watcher.close()
@@ -78,7 +79,7 @@ async def still_serving(hub, server, watcher: Watcher) -> None:
     assert answer.status_code == 200 and answer.json()["status"] == "healthy"
     assert time.perf_counter() - t0 < 1.0 * SLOW
     n = next(_probe)
-    hub.bus.publish("market_data", {"probe": n})
+    hub.bus.publish("market_data", market_update(probe=n))
     while True:
         msg = await asyncio.wait_for(watcher.updates.get(), WAIT)
         if msg["data"].get("probe") == n:
@@ -178,12 +179,12 @@ async def test_bad_messages_get_errors_and_the_socket_stays_usable(served):
     async with connect(f"ws://127.0.0.1:{server.port}/ws/master", compression=None) as ws:
         for text, code in bad:
             await ws.send(text)
-            reply = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+            reply = check_message(await asyncio.wait_for(ws.recv(), WAIT))
             assert reply["type"] == "error", reply
             if code:
                 assert reply["error"] == code, (text[:40], reply)
         await ws.send(json.dumps({"action": "ping"}))
-        assert json.loads(await asyncio.wait_for(ws.recv(), WAIT))["type"] == "pong"
+        assert check_message(await asyncio.wait_for(ws.recv(), WAIT))["type"] == "pong"
     await still_serving(hub, server, watcher)
 
 
@@ -209,7 +210,7 @@ async def test_subscribe_flood_is_throttled_then_cut(served):
         for _ in range(5000):
             await ws.send(msg)
         while True:
-            got.append(json.loads(await asyncio.wait_for(ws.recv(), WAIT)))
+            got.append(check_message(await asyncio.wait_for(ws.recv(), WAIT)))
     except ConnectionClosed as exc:
         code = exc.rcvd.code if exc.rcvd else None
     finally:
@@ -270,8 +271,8 @@ async def test_slow_reader_is_dropped_and_others_keep_up(make_hub, many_files):
         writer.write(frame(0x1, b'{"action": "subscribe", "service": "market_data"}'))
         async with connect(f"ws://127.0.0.1:{server.port}/ws/market-data",
                            compression=None) as good:
-            assert json.loads(await good.recv())["type"] == "subscribed"
-            assert json.loads(await good.recv())["type"] == "snapshot"
+            assert check_message(await good.recv())["type"] == "subscribed"
+            assert check_message(await good.recv())["type"] == "snapshot"
             deadline = time.monotonic() + WAIT
             while len(server.fanout.subs["market_data"]) < 2:  # the raw one's subscribe
                 assert time.monotonic() < deadline, "the raw client never subscribed"
@@ -280,7 +281,7 @@ async def test_slow_reader_is_dropped_and_others_keep_up(make_hub, many_files):
 
             async def read_all() -> None:
                 while True:
-                    msg = json.loads(await good.recv())
+                    msg = check_message(await good.recv())
                     if msg["type"] == "update":
                         seen.append(msg["data"]["i"])
 
@@ -288,7 +289,7 @@ async def test_slow_reader_is_dropped_and_others_keep_up(make_hub, many_files):
             blob = "z" * 50_000
             sent = 0
             while not server.fanout.stats["dropped_slow"] and sent < 1000:  # <= 50 MB
-                hub.bus.publish("market_data", {"i": sent, "blob": blob})
+                hub.bus.publish("market_data", market_update(i=sent, blob=blob))
                 sent += 1
                 await asyncio.sleep(0.002)
             deadline = time.monotonic() + WAIT
