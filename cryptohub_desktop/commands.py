@@ -18,6 +18,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
+from typing import Any
 
 from cryptohub_desktop.api.local import LocalApi
 from cryptohub_desktop.api.protocol import HubApi
@@ -69,15 +70,26 @@ def run(command: str, cfg: Config, args: argparse.Namespace) -> int:
 
 
 def make_hub(cfg: Config, secrets: Secrets) -> Hub:
-    """The engine: alone (its day and month quotas in ``ratelimits.db`` beside the
-    database, so they survive restarts), or one instance of a team hub (``[cluster]
-    redis_url``: every limit in Redis, shared by the team)."""
+    """The engine (see :func:`engine`)."""
+    return engine(cfg, secrets)[0]
+
+
+def engine(cfg: Config, secrets: Secrets) -> tuple[Hub, Any]:
+    """The engine, and the team it belongs to (None when alone).
+
+    Alone, its day and month quotas live in ``ratelimits.db`` beside the database, so
+    they survive restarts; one instance of a team hub (``[cluster] redis_url``) has
+    every limit in Redis, shared by the team, its updates on Redis Streams and its
+    providers under leases.
+    """
     if not cfg.cluster.enabled:
-        return Hub(cfg, PROVIDERS, secrets, limits=PersistentLimits(cfg.data_dir / QUOTA_FILE))
+        limits = PersistentLimits(cfg.data_dir / QUOTA_FILE)
+        return Hub(cfg, PROVIDERS, secrets, limits=limits), None
     # the team's drivers (Redis, psycopg) load only for a team hub, like a database
     # backend loads only for its URL: a desktop's start does not pay for them
     from cryptohub_desktop.cluster.team import Team
-    return Hub(cfg, PROVIDERS, secrets, **Team(cfg).ports())
+    team = Team(cfg, secrets.get)
+    return Hub(cfg, PROVIDERS, secrets, **team.ports()), team
 
 
 # --- gui --------------------------------------------------------------------------------
@@ -111,7 +123,7 @@ def _serve(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
 async def _serve_async(cfg: Config, secrets: Secrets) -> int:
     stop = asyncio.Event()
     install_signal_handlers(stop)
-    hub = make_hub(cfg, secrets)
+    hub, team = engine(cfg, secrets)
     server = None
     try:
         await hub.start()
@@ -119,7 +131,10 @@ async def _serve_async(cfg: Config, secrets: Secrets) -> int:
         # collector's full scans, which otherwise grow with every connection held
         gc.freeze()
         if cfg.server.enabled:
-            server = await start_server(LocalApi(hub), cfg.server, secrets)
+            client_limit = team.client_limit(cfg.server.rate_limit_per_minute) if team else None
+            server = await start_server(LocalApi(hub), cfg.server, secrets,
+                                        trusted_proxies=cfg.cluster.trusted_proxies,
+                                        client_limit=client_limit)
             print(f"serving on http://{_hostport(cfg.server.host, server.port)} "
                   f"(database {display_url(cfg.database_url)})", flush=True)
         else:

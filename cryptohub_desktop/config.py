@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptohub_desktop.core.errors import ConfigError
+from cryptohub_desktop.core.limits import RateLimit
 from cryptohub_desktop.core.rules import PriceRule
 from cryptohub_desktop.core.topics import CATEGORIES
 from cryptohub_desktop.paths import DB_FILE, default_config_file, default_data_dir
@@ -43,6 +44,26 @@ SEVERITIES = ("info", "warning", "critical")
 
 _INTERVAL = re.compile(r"^every_(\d+)_(sec|second|min|minute|hour|day)s?$")
 _UNIT = {"sec": 1, "second": 1, "min": 60, "minute": 60, "hour": 3600, "day": 86400}
+
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|min|minute|h|hour|d|day|"
+                   r"month)s?\s*$", re.IGNORECASE)
+_RATE_UNIT = {"s": 1, "sec": 1, "second": 1, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
+              "d": 86400, "day": 86400, "month": 2592000}
+
+
+def rate_limit(text: str, where: str = "rate_limit") -> RateLimit:
+    """``"10/10s"`` -> 10 calls per 10 seconds; units s, min, h, day, month (a number
+    before the unit multiplies it: ``"300/5min"``).
+
+    Raises:
+        ConfigError: not of that form, or zero calls or seconds.
+    """
+    m = _RATE.match(text)
+    if not m or int(m.group(1)) <= 0 or (m.group(2) and int(m.group(2)) <= 0):
+        raise ConfigError(f"{where}: {text!r} is not a limit like \"10/10s\", \"30/min\", "
+                          "\"100/day\" or \"10000/month\"")
+    return RateLimit(int(m.group(1)), int(m.group(2) or 1) * _RATE_UNIT[m.group(3).lower()])
 
 
 def interval_to_seconds(name: str, where: str = "interval") -> int:
@@ -71,6 +92,7 @@ class ProviderConfig:
     ws_url: str | None = None  # the live stream's endpoint (SPEC section 14)
     ws_business_url: str | None = None  # a second stream endpoint (OKX candles)
     ws_enabled: bool = True  # false: no live stream for this provider
+    rate_limits: tuple[RateLimit, ...] | None = None  # rate_limit: replaces the documented
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -127,6 +149,9 @@ class ClusterConfig:
     redis_url: str = ""
     instance_id: str = ""
     lease_ttl_seconds: float = 10.0
+    #: $CRYPTOHUB_REDIS_PREFIX: the team's Redis keys start with it (two teams, or tests,
+    #: on one Redis)
+    key_prefix: str = "cryptohub"
     trusted_proxies: list[str] = field(default_factory=list)
 
     @property
@@ -310,6 +335,13 @@ def parse_config(raw: dict[str, Any], path: Path, data_dir: Path | None = None,
         if "interval" in table:
             pc.interval = _expect(table.pop("interval"), str, f"{where} interval")
             interval_to_seconds(pc.interval, f"{where} interval")
+        if "rate_limit" in table:
+            value = table.pop("rate_limit")
+            texts = value if isinstance(value, list) else [value]
+            pc.rate_limits = tuple(rate_limit(_expect(v, str, f"{where} rate_limit"),
+                                              f"{where} rate_limit") for v in texts)
+            if not pc.rate_limits:
+                raise ConfigError(f"{where} rate_limit must name at least one limit")
         if "base_url" in table:
             pc.base_url = _expect(table.pop("base_url"), str, f"{where} base_url")
             if not pc.base_url.startswith(("http://", "https://")):
@@ -437,6 +469,7 @@ def _cluster(table: dict[str, Any], cfg: Config) -> ClusterConfig:
     if not 1 <= ttl <= 600:
         raise ConfigError(f"[cluster] lease_ttl_seconds must be 1-600, got {ttl!r}")
     out.lease_ttl_seconds = float(ttl)
+    out.key_prefix = os.environ.get("CRYPTOHUB_REDIS_PREFIX") or "cryptohub"
     proxies = _expect(table.get("trusted_proxies", []), list, "[cluster] trusted_proxies")
     for p in proxies:
         try:

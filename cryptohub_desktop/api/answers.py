@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
@@ -151,7 +152,9 @@ async def providers(hub: Hub) -> dict[str, Any]:
 
 
 async def rate_limits(hub: Hub) -> dict[str, Any]:
-    """``/api/rate-limits``: every documented window and its current use."""
+    """``/api/rate-limits``: every documented window and its current use (a team hub's
+    windows as the whole team used them)."""
+    await asyncio.gather(*(lim.refresh() for lim in set(hub.limiters.values())))
     now = utcnow()
     out = []
     for pid, limiter in hub.limiters.items():

@@ -11,12 +11,14 @@ Example (what the composition root does in cluster mode)::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cryptohub_desktop.cluster.leases import LeaseCoordinator
-from cryptohub_desktop.cluster.limits import SharedLimits
+from cryptohub_desktop.cluster.limits import SharedClientLimit, SharedLimits
 from cryptohub_desktop.cluster.redis_bus import RedisBus
 from cryptohub_desktop.config import Config
+from cryptohub_desktop.storage.backends import resolve_url
 
 
 class Team:
@@ -24,14 +26,15 @@ class Team:
 
     Args:
         cfg: a configuration with ``[cluster] redis_url`` and a PostgreSQL database.
-        prefix: the Redis key prefix (tests use their own).
+        secret: fills ``{ENTRY}`` placeholders of the database URL (``Secrets.get``).
     """
 
-    def __init__(self, cfg: Config, *, prefix: str = "cryptohub") -> None:
+    def __init__(self, cfg: Config, secret: Callable[[str], str | None] | None = None) -> None:
         cl = cfg.cluster
+        prefix = cl.key_prefix
         self.instance_id = cl.instance_id
         self.bus = RedisBus(cl.redis_url, cl.instance_id, prefix=prefix)
-        self.coordinator = LeaseCoordinator(cfg.database_url, cl.instance_id,
+        self.coordinator = LeaseCoordinator(resolve_url(cfg.database_url, secret), cl.instance_id,
                                             host=cfg.server.host, port=cfg.server.port,
                                             ttl=cl.lease_ttl_seconds)
         self.limits = SharedLimits(cl.redis_url, prefix=prefix,
@@ -41,3 +44,7 @@ class Team:
         """The engine's ports, as ``Hub`` keyword arguments."""
         return {"bus": self.bus, "coordinator": self.coordinator,
                 "limits": self.limits}
+
+    def client_limit(self, per_minute: int) -> SharedClientLimit:
+        """The server's per-client REST limit, shared by the team."""
+        return SharedClientLimit(self.limits, per_minute)

@@ -115,7 +115,8 @@ class Hub:
         for pid, p in self.providers.items():
             group = p.spec.limit_group or pid
             if group not in groups:
-                groups[group] = self.limits.limiter(group, p.spec.rate_limits,
+                documented = config.provider(pid).rate_limits or p.spec.rate_limits
+                groups[group] = self.limits.limiter(group, documented,
                                                     self.alerts.on_rate_warning)
             self.limiters[pid] = groups[group]
         self.pools: dict[str, Pool] = {}

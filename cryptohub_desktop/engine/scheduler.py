@@ -11,6 +11,7 @@ circuit open, rate limit) is *skipped* with a reason.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import zlib
@@ -137,7 +138,10 @@ class Scheduler:
         self._starts[job_id] = (start, interval_seconds)
 
         async def run() -> None:
-            await fn(self.slot(job_id, utcnow()))
+            try:
+                await fn(self.slot(job_id, utcnow()))
+            except asyncio.CancelledError:  # the engine is stopping: not a job failure
+                log.debug("%s: run cancelled (stopping)", job_id)
 
         self._sched.add_job(
             run, IntervalTrigger(seconds=interval_seconds, start_date=start, timezone="UTC"),
@@ -153,7 +157,13 @@ class Scheduler:
     def once(self, job_id: str, delay: float, fn: Callable[[], Awaitable[None]]) -> None:
         """Run ``fn()`` once after ``delay`` seconds (replacing a pending run of ``job_id``)."""
         assert self._sched is not None, "start() first"
-        self._sched.add_job(fn, DateTrigger(utcnow() + timedelta(seconds=delay), timezone="UTC"),
+
+        async def run() -> None:
+            try:
+                await fn()
+            except asyncio.CancelledError:  # the engine is stopping: not a job failure
+                log.debug("%s: run cancelled (stopping)", job_id)
+        self._sched.add_job(run, DateTrigger(utcnow() + timedelta(seconds=delay), timezone="UTC"),
                             id=job_id, name=job_id, replace_existing=True,
                             misfire_grace_time=60)
 

@@ -190,6 +190,9 @@ class PersistentLimiter:
     def blocked_for(self) -> float:
         return self.short.blocked_for
 
+    async def refresh(self) -> None:
+        return None  # usage() reads the file
+
     def usage(self) -> list[Usage]:
         """Use of every window, the persisted ones as every process sharing the file
         used them."""

@@ -67,6 +67,10 @@ class Limiter(Protocol):
         """Use of every window, as ``/api/rate-limits`` shows it."""
         ...
 
+    async def refresh(self) -> None:
+        """Bring :meth:`usage` up to date where the windows live elsewhere (shared)."""
+        ...
+
 
 class RateLimiter:
     """Sliding-window limiter for one provider.
@@ -135,6 +139,9 @@ class RateLimiter:
     @property
     def blocked_for(self) -> float:
         return max(0.0, self._blocked_until - self._clock())
+
+    async def refresh(self) -> None:
+        return None  # the windows are in this process: usage() is always current
 
     def usage(self) -> list[Usage]:
         now = self._clock()

@@ -10,27 +10,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from cryptohub_desktop.core.limits import RateLimit
+
 if TYPE_CHECKING:
     from cryptohub_desktop.core.records import Candle, Record
     from cryptohub_desktop.providers.stream import StreamAdapter
     from cryptohub_desktop.providers.upstream import Context, HistoryQuery, Upstream
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """A documented limit: ``calls`` per ``seconds``.
-
-    Example: ``RateLimit(30, 60)`` is 30 calls per minute.
-    """
-
-    calls: int
-    seconds: float
-
-    @property
-    def label(self) -> str:
-        names = {1: "per_second", 60: "per_minute", 3600: "per_hour", 86400: "per_day",
-                 2592000: "per_month"}
-        return names.get(int(self.seconds), f"per_{int(self.seconds)}s")
 
 
 @dataclass(frozen=True)

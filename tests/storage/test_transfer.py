@@ -136,7 +136,7 @@ def test_bad_sources_are_one_line_errors(tmp_path):
 
 @pytest.mark.postgresql
 def test_db_migrate_command_prints_progress_and_counts(tmp_path, database):
-    """`db migrate` shows a progress bar, then a row count per table; run again it copies
+    """`db migrate` shows its progress per table, then a row count per table; run again it copies
     nothing; into a database in use it fails in one line."""
     src = tmp_path / "src.db"
     store = Store.open(f"sqlite:///{src}")
@@ -144,7 +144,8 @@ def test_db_migrate_command_prints_progress_and_counts(tmp_path, database):
     store.close()
     res = run_cli(tmp_path, "db", "migrate", "--from", f"sqlite:///{src}", "--to", database.url)
     assert res.returncode == 0, res.stderr
-    assert "[##############################]" in res.stderr and "Traceback" not in res.stderr
+    # stderr is no terminal here: one line per table as it is done (a tqdm bar on a tty)
+    assert "providers: copied" in res.stderr and "Traceback" not in res.stderr
     lines = res.stdout.splitlines()
     assert lines[0].split() == ["table", "source", "target", "before", "copied", "target", "after"]
     table = lines[2:lines.index("")]

@@ -98,3 +98,21 @@ def test_cluster_section_is_read_and_checked(tmp_path, monkeypatch):
     monkeypatch.setenv("CRYPTOHUB_REDIS_URL", "redis://10.1.2.3:6379/1")
     cfg = load_config(write(tmp_path, pg), data_dir=tmp_path)
     assert cfg.cluster.redis_url == "redis://10.1.2.3:6379/1"
+
+
+def test_provider_rate_limit_replaces_the_documented_limits(tmp_path):
+    """[providers.X] rate_limit takes "10/10s" or a list of such; bad ones name the key."""
+    from cryptohub_desktop.providers.spec import RateLimit
+    cfg = load_config(write(tmp_path, '[providers.binance]\nrate_limit = "10/10s"\n'
+                            '[providers.kraken]\nrate_limit = ["1/s", "300/5min", "100/day", '
+                            '"10000/month"]\n'), data_dir=tmp_path)
+    assert cfg.provider("binance").rate_limits == (RateLimit(10, 10),)
+    assert cfg.provider("kraken").rate_limits == (RateLimit(1, 1), RateLimit(300, 300),
+                                                  RateLimit(100, 86400),
+                                                  RateLimit(10000, 2592000))
+    assert cfg.provider("coingecko").rate_limits is None
+    for bad in ('"10 per second"', '"0/s"', '"5/0s"', "[]", "7"):
+        with pytest.raises(ConfigError) as err:
+            load_config(write(tmp_path, f"[providers.binance]\nrate_limit = {bad}\n"),
+                        data_dir=tmp_path)
+        assert "[providers.binance] rate_limit" in str(err.value)
