@@ -63,6 +63,8 @@ class Seen:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)
+    status: int = 0
 
 
 def _guess_type(name: str) -> str:
@@ -101,6 +103,7 @@ class ReplayServer:
         self.routes: list[Route] = []
         self.faults: dict[str, Fault] = {}
         self.seen: list[Seen] = []
+        self.limits: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
 
@@ -109,11 +112,20 @@ class ReplayServer:
         with self._lock:
             self.routes.insert(0, route)  # later routes win
 
-    def mount(self, provider_id: str) -> str:
-        """Serve a provider's recorded routes; returns its base_url."""
-        for r in load_routes(provider_id):
+    def mount(self, provider_id: str, prefix: str | None = None) -> str:
+        """Serve a provider's recorded routes (under ``/<id>``, or ``prefix``: several
+        instances of a team each get their own, so arrivals can be told apart);
+        returns its base_url."""
+        prefix = prefix or f"/{provider_id}"
+        for r in load_routes(provider_id, prefix):
             self.add(r)
-        return f"{self.url}/{provider_id}"
+        return f"{self.url}{prefix}"
+
+    def limit(self, path_prefix: str, calls: int, seconds: float) -> None:
+        """Answer 429 (Retry-After) to requests under ``path_prefix`` beyond ``calls`` per
+        ``seconds`` (moving window), as a provider enforcing its limit does."""
+        with self._lock:
+            self.limits[path_prefix] = (calls, seconds)
 
     def fault(self, path: str, fault: Fault) -> None:
         with self._lock:
@@ -178,9 +190,20 @@ class ReplayServer:
         query = parse_qs(parts.query)
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
+        seen = Seen(h.command, parts.path, query, dict(h.headers), body)
         with self._lock:
-            self.seen.append(Seen(h.command, parts.path, query, dict(h.headers), body))
-        fault = self._take_fault(parts.path)
+            self.seen.append(seen)
+            over = next((f"{calls}/{seconds}s" for prefix, (calls, seconds) in self.limits.items()
+                         if parts.path.startswith(prefix)
+                         and sum(1 for s in self.seen if s.path.startswith(prefix)
+                                 and s.status != 429 and s.at > seen.at - seconds) > calls),
+                        None)
+        if over:
+            seen.status = 429
+            fault = Fault(status=429, headers={"Retry-After": "5"},
+                          body=b'{"error": "rate limit exceeded"}')
+        else:
+            fault = self._take_fault(parts.path)
         if fault and fault.delay:
             time.sleep(fault.delay)
         if fault and fault.reset:
@@ -200,6 +223,7 @@ class ReplayServer:
             if fault.body is not None:
                 payload = fault.body
             headers.update(fault.headers)
+        seen.status = seen.status or status
         h.send_response(status)
         h.send_header("Content-Type", ctype)
         for k, v in headers.items():
