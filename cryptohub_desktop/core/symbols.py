@@ -44,6 +44,18 @@ class SymbolMap:
         """Remember an id found in the provider's own listing."""
         self._symbols.setdefault(symbol.upper(), {})[provider_id] = provider_symbol
 
+    def symbols(self) -> list[str]:
+        """Every symbol with an explicit entry, sorted."""
+        return sorted(self._symbols)
+
+    def entry(self, symbol: str) -> dict[str, str | None]:
+        """The explicit ids of ``symbol`` per provider (None: not listed there)."""
+        return dict(self._symbols.get(symbol.upper(), {}))
+
+    def patterns(self) -> list[str]:
+        """The providers that build any symbol's id from a pattern."""
+        return list(self._patterns)
+
     def quote(self, provider_id: str) -> str:
         """The quote currency of the pairs the patterns build (USD unless said)."""
         return self._quotes.get(provider_id, "USD")
