@@ -11,7 +11,7 @@ from datetime import timedelta
 from cryptohub_desktop.api.local import LocalApi
 from cryptohub_desktop.collectors import PROVIDERS
 from cryptohub_desktop.core.records import Candle
-from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.core.time import parse_iso, utcnow
 from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.storage.models import Alert, FailureLog
 from tests.replay import Fault
@@ -153,5 +153,4 @@ async def test_chart_range_ends_at_now(make_hub):
 
 
 def _parse(text: str):
-    from cryptohub_desktop.core.time import parse_iso
     return parse_iso(text)

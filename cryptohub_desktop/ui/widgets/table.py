@@ -1,4 +1,9 @@
-"""A table with sorting, a filter box, CSV export and an explanation when empty."""
+"""A table with sorting, a filter box, CSV export and an explanation when empty.
+
+Column widths follow the content (they grow as wider values arrive, e.g. the first
+prices after empty cells) until the user drags a column; widths set by hand are
+remembered per table (:func:`remember_widths_in`), automatic ones never are.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +26,18 @@ from PySide6.QtWidgets import (
 )
 
 from cryptohub_desktop.ui.models.table import ROW_ROLE, SORT_ROLE, Row, RowsModel
+from cryptohub_desktop.ui.state import UiState
 from cryptohub_desktop.ui.theme import set_role
 from cryptohub_desktop.ui.widgets.export import ask_path, model_to_csv
+
+MAX_AUTO_WIDTH = 320
+SIZE_EVERY_MS = 1000
+_memory: dict[str, UiState | None] = {"state": None}
+
+
+def remember_widths_in(state: UiState | None) -> None:
+    """Where tables built from now on keep the column widths the user sets by hand."""
+    _memory["state"] = state
 
 
 class DataTable(QWidget):
@@ -70,11 +85,27 @@ class DataTable(QWidget):
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setResizeContentsPrecision(40)  # size columns from 40 rows, not all of them
+        header.setMinimumSectionSize(36)
         self._stretch = model.column_of(stretch) if stretch else None
         if self._stretch is None:
             header.setStretchLastSection(True)
         else:
             header.setSectionResizeMode(self._stretch, QHeaderView.ResizeMode.Stretch)
+        self._state = _memory["state"]
+        self._user_widths = self._state.column_widths(name) if self._state else {}
+        self._sizing = False
+        for key, width in self._user_widths.items():
+            try:
+                c = model.column_of(key)
+            except StopIteration:
+                continue
+            if c != self._stretch:
+                self.view.setColumnWidth(c, width)
+        header.sectionResized.connect(self.on_header_section_resized)
+        self._size_timer = QTimer(self)
+        self._size_timer.setSingleShot(True)
+        self._size_timer.setInterval(SIZE_EVERY_MS)
+        self._size_timer.timeout.connect(self._size_columns)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self.on_view_context_menu)
         self.view.horizontalHeader().setHighlightSections(False)
@@ -113,8 +144,10 @@ class DataTable(QWidget):
         lay.addLayout(self._stack)
         for sig in (model.rowsInserted, model.rowsRemoved, model.modelReset):
             sig.connect(self._update_empty)
-        self._update_empty()
+        model.dataChanged.connect(self._content_changed)
         self._sized = False
+        self._grown = False
+        self._update_empty()
 
     def _update_empty(self, *_: object) -> None:
         has = self.model.rowCount() > 0
@@ -122,12 +155,44 @@ class DataTable(QWidget):
         if has and not self._sized:
             self._sized = True
             QTimer.singleShot(0, self._size_columns)  # in its own event, not in the update
+        elif has:
+            self._content_changed()
+
+    def _content_changed(self, *_: object) -> None:
+        if self._sized and not self._size_timer.isActive():
+            self._size_timer.start()
 
     def _size_columns(self) -> None:
-        self.view.resizeColumnsToContents()
-        for c in range(self.model.columnCount()):
-            if c != self._stretch and self.view.columnWidth(c) > 320:
-                self.view.setColumnWidth(c, 320)
+        """Fit columns to their content, only growing (no jitter), never past 320 px and
+        never a column the user sized by hand."""
+        self._sizing = True
+        header = self.view.horizontalHeader()
+        last = self.model.columnCount() - 1
+        try:
+            for c in range(self.model.columnCount()):
+                if (c == self._stretch or self.model.columns[c].key in self._user_widths
+                        or (c == last and header.stretchLastSection())):
+                    continue
+                want = min(MAX_AUTO_WIDTH, max(self.view.sizeHintForColumn(c),
+                                               header.sectionSizeHint(c)))
+                if want > self.view.columnWidth(c) or not self._grown:
+                    self.view.setColumnWidth(c, want)
+            self._grown = True
+        finally:
+            self._sizing = False
+
+    def on_header_section_resized(self, index: int, _old: int, new: int) -> None:
+        """A width the user dragged is kept (and remembered); ours are not."""
+        header = self.view.horizontalHeader()
+        if (self._sizing or index == self._stretch or not self.view.isVisible()
+                or (index == self.model.columnCount() - 1 and header.stretchLastSection())):
+            return
+        if not header.underMouse():
+            return
+        key = self.model.columns[index].key
+        self._user_widths[key] = new
+        if self._state is not None:
+            self._state.set_column_widths(self.name, self._user_widths)
 
     def set_empty_text(self, text: str) -> None:
         self.empty.setText(text)
