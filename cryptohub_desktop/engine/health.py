@@ -176,7 +176,7 @@ class HealthMonitor:
         if h.consecutive_failures >= OFFLINE_AFTER:
             return "offline", f"{h.consecutive_failures} failures in a row ({err})"
         if h.outcome == "failure" and h.unreachable and self.network_offline:
-            return "offline", "cannot be reached: this machine is offline"
+            return "offline", "unreachable: this machine is offline"
         if h.outcome == "empty":
             return "empty", detail or "answered, but with no usable records"
         if h.outcome == "idle":

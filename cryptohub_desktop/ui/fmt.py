@@ -259,7 +259,8 @@ def hashrate(v: Any) -> str:
 #: words kept as written in metric names
 _ACRONYMS = {"tvl": "TVL", "usd": "(USD)", "btc": "BTC", "eth": "ETH", "nvt": "NVT",
              "mvrv": "MVRV", "tx": "transactions", "cnt": "count", "adr": "addresses",
-             "act": "active"}
+             "act": "active", "ghs": "(GH/s)", "ths": "(TH/s)", "ehs": "(EH/s)",
+             "pct": "(%)", "gwei": "(gwei)"}
 
 
 def metric_name(name: Any) -> str:

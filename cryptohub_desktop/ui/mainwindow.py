@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(*MIN_SIZE)
         self.nav = QListWidget()
         ctx.theme.style(self.nav, "nav")
-        self.nav.setFixedWidth(156)
+        self.nav.setFixedWidth(164)
         self.nav.setIconSize(QSize(0, 0))
         self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.stack = QStackedWidget()

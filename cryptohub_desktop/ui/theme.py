@@ -160,8 +160,8 @@ class Theme(QObject):
 #: sheet would restyle every widget through QStyleSheetStyle (+0.4 s at start-up)
 _SHEETS = {
     "nav": """
-QListWidget {{ border: none; background: {alt}; font-size: 10.5pt; padding-top: 6px; }}
-QListWidget::item {{ padding: 7px 10px; border-radius: 4px; margin: 1px 6px; }}
+QListWidget {{ border: none; background: {alt}; font-size: 10pt; padding-top: 6px; }}
+QListWidget::item {{ padding: 7px 8px; border-radius: 4px; margin: 1px 4px; }}
 QListWidget::item:selected {{ background: {highlight}; color: white; }}
 """,
     "toolbar": """

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor
 
 from cryptohub_desktop.ui import fmt
+from cryptohub_desktop.ui.models.providers import CATEGORY_SHORT
 from cryptohub_desktop.ui.models.table import Column, Row, RowsModel
 from cryptohub_desktop.ui.theme import AMBER, GREEN, RED
 
@@ -43,15 +44,13 @@ def _ontime_text(row: Row) -> str:
 SCHEDULE = [
     Column("provider", "Provider", display=lambda r: r.get("name") or r["provider"],
            tooltip=lambda r: r["provider"]),
-    Column("category", "Category", fmt=lambda v: str(v).replace("_", " ")),
+    Column("category", "Category", fmt=lambda v: CATEGORY_SHORT.get(str(v), str(v)),
+           tooltip=lambda r: str(r.get("category", "")).replace("_", " ")),
     Column("interval_seconds", "Interval", fmt=fmt.interval_label, numeric=True,
            tooltip=lambda r: fmt.interval_name(r.get("interval"))),
-    Column("active", "Active", fmt=lambda v: "yes" if v else "no"),
-    Column("last_run", "Last run", fmt=fmt.ago, tooltip=lambda r: fmt.local(r["last_run"], True)),
     Column("last_outcome", "Result", fmt=lambda v: OUTCOME_TEXT.get(str(v), str(v)),
            color=lambda r: QColor(OUTCOME_COLORS[r["last_outcome"]])
            if r.get("last_outcome") in OUTCOME_COLORS else None),
-    Column("next_run", "Next run", fmt=fmt.short, tooltip=lambda r: fmt.local(r["next_run"], True)),
     Column("success_rate", "Delivered", fmt=lambda v: fmt.pct(v, signed=False), numeric=True,
            color=_delivered_color,
            tooltip=lambda r: "share of the recent runs that brought data"),
@@ -60,8 +59,11 @@ SCHEDULE = [
            tooltip=lambda r: (f"{r['on_time_count']} on time, {r['late_count']} late, "
                               f"{r['skip_count']} skipped: a run is on time when it starts "
                               "within tolerance of its slot, whatever its result")),
+    Column("last_run", "Last run", fmt=fmt.ago, tooltip=lambda r: fmt.local(r["last_run"], True)),
+    Column("next_run", "Next run", fmt=fmt.short, tooltip=lambda r: fmt.local(r["next_run"], True)),
     Column("late_count", "Late", numeric=True),
     Column("skip_count", "Skipped", numeric=True),
+    Column("active", "Active", fmt=lambda v: "yes" if v else "no"),
 ]
 
 

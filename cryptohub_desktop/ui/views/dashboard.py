@@ -32,14 +32,21 @@ TOP_NEWS = [
     Column("source", "Source"),
     Column("published_at", "When", fmt=fmt.ago),
 ]
+def _gas(key: str) -> Any:
+    """A gas price with its unit ("0.50 gwei", "7 sat/vB"); the full table is in Network."""
+    def text(row: dict[str, Any]) -> str:
+        v = row.get(key)
+        return f"{fmt.number(v, 2)} {row.get('unit', '')}" if v is not None else "—"
+    return text
+
+
 MINI_GAS = [
-    Column("blockchain", "Chain"),
-    Column("slow", "Slow", fmt=lambda v: fmt.number(v, 2), numeric=True),
-    Column("standard", "Std", fmt=lambda v: fmt.number(v, 2), numeric=True),
-    Column("fast", "Fast", fmt=lambda v: fmt.number(v, 2), numeric=True),
-    Column("unit", "Unit"),
+    Column("blockchain", "Chain", fmt=lambda v: str(v).capitalize()),
+    Column("standard", "Standard", numeric=True, display=_gas("standard"),
+           tooltip=lambda r: f"slow {r.get('slow')} · fast {r.get('fast')} {r.get('unit')}"),
+    Column("fast", "Fast", numeric=True, display=_gas("fast")),
     Column("timestamp", "Updated", value=age_text("gas"), color=stale_color("gas"),
-           tooltip=lambda r: fmt.local(r.get("timestamp"))),
+           tooltip=lambda r: f"{fmt.local(r.get('timestamp'))} · {r.get('source')}"),
 ]
 
 

@@ -139,7 +139,7 @@ class ProviderDetails(QWidget):
                  f"pool {row.get('pool', '')}", row.get("rate_text") or ""]
         if row.get("status_reason"):
             parts.insert(0, str(row["status_reason"]))
-        if row.get("consecutive_failures"):
+        if row.get("consecutive_failures") and "in a row" not in str(row.get("status_reason")):
             parts.append(f"{row['consecutive_failures']} failures in a row")
         if row.get("circuit_open"):
             parts.append("circuit open (backing off)")

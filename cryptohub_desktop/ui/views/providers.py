@@ -34,8 +34,8 @@ class ProvidersView(View):
         super().__init__(ctx, parent)
         self.model = provider_models.make_model()
         self.table = DataTable(self.model, "providers", "Loading the provider catalogue…",
-                               filter_box=True, stretch="status_reason")
-        self.table.view.setColumnWidth(self.model.column_of("name"), 170)
+                               filter_box=True, stretch="status_reason",
+                               max_widths={"name": 190, "freshness": 130})
         v = self.table.view
         v.setItemDelegateForColumn(self.model.column_of("status"), StatusDelegate(self))
         v.setItemDelegateForColumn(self.model.column_of("rate_pct"), RateBarDelegate(self))

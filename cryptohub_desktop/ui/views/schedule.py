@@ -20,7 +20,7 @@ class ScheduleView(View):
         super().__init__(ctx, parent)
         self.model = schedule_model()
         self.table = DataTable(self.model, "schedule", "Loading the schedule…", filter_box=True,
-                               stretch="provider")
+                               max_widths={"provider": 190})
         self.summary = muted("")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(16, 12, 16, 12)

@@ -50,6 +50,8 @@ class DataTable(QWidget):
         filter_box: show a filter line (matches any column).
         stretch: the key of the column that takes the spare width (default: the last).
         compact: no tool row (export from the right-click menu), for small panels.
+        max_widths: column key -> the widest it is sized automatically (default 320 px;
+            the full text stays in the tooltip).
 
     Signals:
         row_selected(dict): the current row changed (its row dict).
@@ -61,6 +63,7 @@ class DataTable(QWidget):
 
     def __init__(self, model: RowsModel, name: str, empty_text: str = "No data yet.",
                  filter_box: bool = False, stretch: str | None = None, compact: bool = False,
+                 max_widths: dict[str, int] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
@@ -91,6 +94,7 @@ class DataTable(QWidget):
             header.setStretchLastSection(True)
         else:
             header.setSectionResizeMode(self._stretch, QHeaderView.ResizeMode.Stretch)
+        self._max_widths = dict(max_widths or {})
         self._state = _memory["state"]
         self._user_widths = self._state.column_widths(name) if self._state else {}
         self._sizing = False
@@ -173,8 +177,8 @@ class DataTable(QWidget):
                 if (c == self._stretch or self.model.columns[c].key in self._user_widths
                         or (c == last and header.stretchLastSection())):
                     continue
-                want = min(MAX_AUTO_WIDTH, max(self.view.sizeHintForColumn(c),
-                                               header.sectionSizeHint(c)))
+                cap = self._max_widths.get(self.model.columns[c].key, MAX_AUTO_WIDTH)
+                want = min(cap, max(self.view.sizeHintForColumn(c), header.sectionSizeHint(c)))
                 if want > self.view.columnWidth(c) or not self._grown:
                     self.view.setColumnWidth(c, want)
             self._grown = True
