@@ -94,29 +94,38 @@ async def _prepare(tmp: Path, replay: Any, dead: str) -> tuple[Any, Any]:
     return cfg, hub
 
 
-def quantize(img: QImage) -> QImage:
-    """An 8-bit copy of ``img`` whose palette is its 256 most used colours, every other
-    colour mapped to the nearest of them (no dithering). A UI screenshot is mostly flat
-    colours, so it looks the same at a third of the size; Qt's own conversion uses a
-    fixed colour cube and shifts greys."""
+def quantize(img: QImage, common: int = 160) -> QImage:
+    """An 8-bit copy of ``img`` without dithering: its ``common`` most used colours, then
+    the colours farthest from those so far (weighted by use), so a rare but distinct hue
+    (amber text, a status dot) keeps its own entry; every other colour maps to the
+    nearest entry. A UI screenshot is mostly flat colours: it looks the same at a third
+    of the size (Qt's own conversion uses a fixed colour cube and shifts hues)."""
     img = img.convertToFormat(QImage.Format.Format_RGB32)
     w, h = img.width(), img.height()
     stride = img.bytesPerLine() // 4
     arr = np.frombuffer(img.constBits(), dtype=np.uint32, count=stride * h)
     flat = arr.reshape(h, stride)[:, :w].ravel() & 0xFFFFFF
     colors, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
-    top = colors[np.argsort(-counts, kind="stable")[:256]]
-
-    def rgb(c: np.ndarray) -> np.ndarray:
-        return np.stack([(c >> 16) & 255, (c >> 8) & 255, c & 255], axis=1).astype(np.int32)
-
-    palette, every = rgb(top), rgb(colors)
+    every = np.stack([(colors >> 16) & 255, (colors >> 8) & 255, colors & 255],
+                     axis=1).astype(np.int64)
+    chosen = list(np.argsort(-counts, kind="stable")[:common])
+    nearest_d = np.full(len(colors), np.iinfo(np.int64).max)
+    for i in chosen:
+        nearest_d = np.minimum(nearest_d, ((every - every[i]) ** 2).sum(axis=1))
+    weight = np.log1p(counts)
+    while len(chosen) < min(256, len(colors)):
+        i = int(np.argmax(nearest_d * weight))
+        if nearest_d[i] == 0:
+            break
+        chosen.append(i)
+        nearest_d = np.minimum(nearest_d, ((every - every[i]) ** 2).sum(axis=1))
+    palette = every[chosen]
     nearest = np.empty(len(colors), dtype=np.uint8)
     for i in range(0, len(colors), 4096):
         d = ((every[i:i + 4096, None, :] - palette[None, :, :]) ** 2).sum(axis=2)
         nearest[i:i + 4096] = d.argmin(axis=1)
     out = QImage(w, h, QImage.Format.Format_Indexed8)
-    out.setColorTable([0xFF000000 | int(c) for c in top])
+    out.setColorTable([0xFF000000 | int(colors[i]) for i in chosen])
     rows = np.zeros((h, out.bytesPerLine()), dtype=np.uint8)
     rows[:, :w] = nearest[inverse].reshape(h, w)
     memoryview(out.bits()).cast("B")[:] = rows.tobytes()

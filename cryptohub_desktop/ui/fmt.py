@@ -133,6 +133,18 @@ def zone_name(t: datetime | None = None) -> str:
     return name
 
 
+def ago_short(value: Any, now: datetime | None = None) -> str:
+    """A compact age for narrow columns: "15 s", "5 min", "3 h", "2 d", "12 mo", "3 y"."""
+    s = age(value, now)
+    if s is None:
+        return ""
+    for limit, div, unit in ((60, 1, "s"), (3600, 60, "min"), (172800, 3600, "h"),
+                             (86400 * 60, 86400, "d"), (86400 * 730, 86400 * 30.44, "mo")):
+        if s < limit:
+            return f"{s / div:.0f} {unit}"
+    return f"{s / (86400 * 365.25):.0f} y"
+
+
 def local(value: Any, seconds: bool = False) -> str:
     """A UTC time in the chosen zone with its name: "2026-12-07 14:02 CET"."""
     t = when(value)

@@ -8,12 +8,12 @@ import asyncio
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from cryptohub_desktop.ui import fmt
-from cryptohub_desktop.ui.freshness import LIMITS, age_text, stale_color
+from cryptohub_desktop.ui.freshness import LIMITS, stale_color
 from cryptohub_desktop.ui.models import market as market_models
 from cryptohub_desktop.ui.models.table import Column, RowsModel
 from cryptohub_desktop.ui.views.base import Card, View, muted
@@ -28,9 +28,11 @@ SPARK_BUCKET = 1800  # seconds per sparkline point (48 points a day)
 CHART_EVERY = 5.0  # reload the chart at most this often on live updates
 
 TOP_NEWS = [
-    Column("title", "Headline", tooltip=lambda r: r.get("summary") or r.get("title")),
-    Column("source", "Source"),
-    Column("published_at", "When", fmt=fmt.ago),
+    Column("title", "Headline",
+           tooltip=lambda r: f"{r.get('title')}\n{r.get('source')} · "
+                             f"{fmt.local(r.get('published_at'))}"),
+    Column("published_at", "Age", fmt=fmt.ago_short,
+           tooltip=lambda r: f"{fmt.local(r.get('published_at'))} ({fmt.ago(r.get('published_at'))})"),
 ]
 def _gas(key: str) -> Any:
     """A gas price with its unit ("0.50 gwei", "7 sat/vB"); the full table is in Network."""
@@ -44,10 +46,13 @@ MINI_GAS = [
     Column("blockchain", "Chain", fmt=lambda v: str(v).capitalize()),
     Column("standard", "Standard", numeric=True, display=_gas("standard"),
            tooltip=lambda r: f"slow {r.get('slow')} · fast {r.get('fast')} {r.get('unit')}"),
-    Column("fast", "Fast", numeric=True, display=_gas("fast")),
-    Column("timestamp", "Updated", value=age_text("gas"), color=stale_color("gas"),
-           tooltip=lambda r: f"{fmt.local(r.get('timestamp'))} · {r.get('source')}"),
+    Column("timestamp", "Age", value=lambda r: fmt.ago_short(r.get("timestamp")),
+           color=stale_color("gas"),
+           tooltip=lambda r: f"{fmt.as_of(r.get('timestamp'), LIMITS['gas'])} · "
+                             f"{fmt.local(r.get('timestamp'))} · {r.get('source')}"),
 ]
+#: watchlist columns hidden when the table is narrower than this (pixels)
+WIDE_ONLY = {"market_cap": 640, "volume": 560}
 
 
 class DashboardView(View):
@@ -130,6 +135,7 @@ class DashboardView(View):
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 0)
         split.setSizes([900, 350])
+        self.watch_table.installEventFilter(self)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 8, 8)
         lay.addWidget(self.welcome)
@@ -175,6 +181,17 @@ class DashboardView(View):
         if time.monotonic() - self._chart_at >= CHART_EVERY:
             self._chart_at = time.monotonic()
             await self.chart_panel.load()
+
+    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt override
+        if obj is self.watch_table and event.type() == QEvent.Type.Resize:
+            self._fit_watch_columns()
+        return False
+
+    def _fit_watch_columns(self, *_: object) -> None:
+        """Narrow: leave out market cap and volume, keep price, age and sources in view."""
+        width = self.watch_table.width()
+        for key, needs in WIDE_ONLY.items():
+            self.watch_table.view.setColumnHidden(self.watchlist.column_of(key), width < needs)
 
     def reload(self) -> None:
         """Refresh now, chart included (View → Refresh)."""
