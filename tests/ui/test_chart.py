@@ -120,24 +120,25 @@ async def test_png_export_has_a_title_and_no_crosshair(qtbot, tmp_path):
     crossed = chart.image("BTC · 24h").toImage()
     assert crossed == plain
     assert chart.vline.isVisible()  # the live chart keeps its crosshair
-    assert plain.height() > chart.plot.height()  # title line (and volume pane) included
+    assert plain.height() > chart.plot.height()  # the title line above the plot
 
 
 async def test_volume_pane_and_csv_volume(qtbot, tmp_path):
-    """Candles with volume show a volume pane under the price; CSV rows carry the volume."""
+    """Candles with volume show volume bars under the price; CSV rows carry the volume."""
     chart = PriceChart()
     qtbot.addWidget(chart)
     chart.resize(900, 500)
     chart.show()
     chart.set_series([_candles(120, volume=True)])
     chart.apply_pending()
-    assert chart.volume_plot.isVisible()
-    assert len(chart.volume_curve.getData()[1]) == 120
+    assert chart.volume_shown
+    assert len(chart.volume_bars) == 120
+    assert chart.volume_bars.visible_max() == 3.0
     rows = list(csv.reader(chart.export_csv(tmp_path / "v.csv").read_text().splitlines()))
     assert rows[1][-1] == "3.0"
     chart.set_series([_candles(120)])  # no volume: no empty pane
     chart.apply_pending()
-    assert not chart.volume_plot.isVisible()
+    assert not chart.volume_shown and len(chart.volume_bars) == 0
 
 
 async def test_a_single_point_source_is_drawn(qtbot):
