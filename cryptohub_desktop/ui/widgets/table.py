@@ -8,6 +8,7 @@ remembered per table (:func:`remember_widths_in`), automatic ones never are.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QPoint, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
@@ -31,6 +32,8 @@ from cryptohub_desktop.ui.theme import set_role
 from cryptohub_desktop.ui.widgets.export import ask_path, model_to_csv
 
 MAX_AUTO_WIDTH = 320
+TEXT_MARGIN = 14  # a cell's padding around its text
+DELEGATE_MARGIN = 24  # what a painting delegate adds (a status dot ...)
 SIZE_EVERY_MS = 1000
 _memory: dict[str, UiState | None] = {"state": None}
 
@@ -151,6 +154,7 @@ class DataTable(QWidget):
         model.dataChanged.connect(self._content_changed)
         self._sized = False
         self._grown = False
+        self._dirty: tuple[int, int] | None = None
         self._update_empty()
 
     def _update_empty(self, *_: object) -> None:
@@ -160,30 +164,57 @@ class DataTable(QWidget):
             self._sized = True
             QTimer.singleShot(0, self._size_columns)  # in its own event, not in the update
         elif has:
+            self._dirty = (0, self.model.rowCount() - 1)
             self._content_changed()
 
-    def _content_changed(self, *_: object) -> None:
+    def _content_changed(self, top: Any = None, bottom: Any = None, *_: object) -> None:
+        if top is not None and bottom is not None:
+            lo, hi = self._dirty or (top.row(), bottom.row())
+            self._dirty = (min(lo, top.row()), max(hi, bottom.row()))
         if self._sized and not self._size_timer.isActive():
             self._size_timer.start()
 
-    def _size_columns(self) -> None:
-        """Fit columns to their content, only growing (no jitter), never past 320 px and
-        never a column the user sized by hand."""
-        self._sizing = True
+    def _auto_columns(self) -> list[int]:
         header = self.view.horizontalHeader()
         last = self.model.columnCount() - 1
+        return [c for c in range(self.model.columnCount())
+                if not (c == self._stretch or self.model.columns[c].key in self._user_widths
+                        or (c == last and header.stretchLastSection()))]
+
+    def _size_columns(self) -> None:
+        """Fit columns to their content: fully the first time, then only growing (no
+        jitter) when a changed row's text is wider than its column; never past the
+        column's cap, never a column the user sized by hand. Later checks measure only
+        the rows that changed (cheap: collections change cells every few seconds)."""
+        self._sizing = True
+        header = self.view.horizontalHeader()
         try:
-            for c in range(self.model.columnCount()):
-                if (c == self._stretch or self.model.columns[c].key in self._user_widths
-                        or (c == last and header.stretchLastSection())):
-                    continue
-                cap = self._max_widths.get(self.model.columns[c].key, MAX_AUTO_WIDTH)
-                want = min(cap, max(self.view.sizeHintForColumn(c), header.sectionSizeHint(c)))
-                if want > self.view.columnWidth(c) or not self._grown:
+            if not self._grown:
+                for c in self._auto_columns():
+                    self.view.setColumnWidth(c, self._cap(c, max(
+                        self.view.sizeHintForColumn(c), header.sectionSizeHint(c))))
+                self._grown = True
+                return
+            rows = self._dirty
+            self._dirty = None
+            if rows is None:
+                return
+            metrics = self.view.fontMetrics()
+            lo, hi = max(0, rows[0]), min(self.model.rowCount() - 1, rows[1], rows[0] + 200)
+            for c in self._auto_columns():
+                col = self.model.columns[c]
+                extra = TEXT_MARGIN + (DELEGATE_MARGIN if self.view.itemDelegateForColumn(c)
+                                       else 0)
+                widest = max((metrics.horizontalAdvance(col.text(self.model.row(r)))
+                              for r in range(lo, hi + 1)), default=0) + extra
+                want = self._cap(c, widest)
+                if want > self.view.columnWidth(c):
                     self.view.setColumnWidth(c, want)
-            self._grown = True
         finally:
             self._sizing = False
+
+    def _cap(self, c: int, width: int) -> int:
+        return min(self._max_widths.get(self.model.columns[c].key, MAX_AUTO_WIDTH), width)
 
     def on_header_section_resized(self, index: int, _old: int, new: int) -> None:
         """A width the user dragged is kept (and remembered); ours are not."""
