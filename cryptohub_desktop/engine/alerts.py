@@ -6,8 +6,9 @@ Every alert the engine raises goes through :meth:`Alerts.fire`:
 - **held until cleared**: an alert with a ``dedupe`` key is raised once and then held
   back until the key is cleared (the condition ended): a provider that stays offline
   alerts once, not every run;
-- **repeats**: the same alert (type, provider and text with its numbers blanked) again
-  within :data:`REPEAT_SECONDS` is counted, not stored;
+- **repeats**: the same alert without a key (type, provider and text with its numbers
+  blanked) again within :data:`REPEAT_SECONDS` is counted, not stored (a keyed alert
+  raised again after its condition cleared is a new episode and alerts);
 - **flood limit**: at most :data:`MAX_ALERTS` per :data:`FLOOD_SECONDS`; beyond that
   alerts are held back and, once the window has room again, one summary alert says how
   many were held back.
@@ -116,7 +117,7 @@ class Alerts:
             self._pending.add(dedupe)
         now = self.clock()
         same = f"{alert_type}|{provider_id or ''}|{_NUMBER.sub('#', message)}"
-        if now - self._recent.get(same, -REPEAT_SECONDS) < REPEAT_SECONDS:
+        if not dedupe and now - self._recent.get(same, -REPEAT_SECONDS) < REPEAT_SECONDS:
             self.held_back["repeat"] += 1
             log.info("alert held back (repeat within %.0f min): %s", REPEAT_SECONDS / 60,
                      message)
