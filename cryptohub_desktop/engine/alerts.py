@@ -11,7 +11,9 @@ Every alert the engine raises goes through :meth:`Alerts.fire`:
   raised again after its condition cleared is a new episode and alerts);
 - **flood limit**: at most :data:`MAX_ALERTS` per :data:`FLOOD_SECONDS`; beyond that
   alerts are held back and, once the window has room again, one summary alert says how
-  many were held back.
+  many were held back. Critical alerts and the machine's own network alerts
+  (:data:`NEVER_HELD`) always pass: a flood of stale-data warnings must not hide that
+  the computer went offline.
 
 What the engine alerts on, and when:
 
@@ -53,6 +55,7 @@ SHORT_WINDOW_SECONDS = 60
 SUSTAINED_CROSSINGS = 5
 SUSTAINED_SPAN_SECONDS = 60.0
 SUSTAINED_LOOKBACK_SECONDS = 300.0
+NEVER_HELD = frozenset({"network_offline", "network_online"})
 _NUMBER = re.compile(r"\d[\d.,]*")
 _LABELS = {"per_second": 1, "per_minute": 60, "per_hour": 3600, "per_day": 86400,
            "per_month": 2592000}
@@ -124,13 +127,14 @@ class Alerts:
             return
         while self._fired and now - self._fired[0] >= FLOOD_SECONDS:
             self._fired.popleft()
-        if len(self._fired) >= MAX_ALERTS:
+        if (len(self._fired) >= MAX_ALERTS and severity != "critical"
+                and alert_type not in NEVER_HELD):
             self._flooded += 1
             self.held_back["flood"] += 1
             log.warning("alert held back (more than %d in %.0f min): %s", MAX_ALERTS,
                         FLOOD_SECONDS / 60, message)
             return
-        if self._flooded:
+        if self._flooded and len(self._fired) < MAX_ALERTS:  # room again: say what was held
             held, self._flooded = self._flooded, 0
             self._fired.append(now)
             await self._store(

@@ -81,12 +81,16 @@ async def test_repeats_are_held_back_until_the_window_passed(make_hub):
 
 
 async def test_a_flood_is_held_back_and_summarised(make_hub):
-    """More than 20 alerts in 10 minutes: the rest are held back, then one summary says
-    how many."""
+    """More than 20 alerts in 10 minutes: the rest are held back (never the network or a
+    critical alert), then one summary says how many."""
     hub, clock = await _hub(make_hub)
     for i in range(25):
         await hub.alerts.fire("staleness", "warning", f"provider p{chr(97 + i)} is stale")
     assert len(await _stored(hub)) == alerts_mod.MAX_ALERTS
+    await hub.alerts.fire("network_offline", "warning", "This machine is offline")
+    await hub.alerts.fire("provider_down", "critical", "Kraken is offline", "kraken")
+    assert [r["alert_type"] for r in (await _stored(hub))[-2:]] == ["network_offline",
+                                                                    "provider_down"]
     clock.now += alerts_mod.FLOOD_SECONDS
     await hub.alerts.fire("staleness", "warning", "provider zz is stale")
     rows = await _stored(hub)
