@@ -4,7 +4,8 @@
 Each frame changes the visible range (a zoom step or a pan step) and lets Qt process the
 resulting events, which paints the plot; a frame's time covers pyqtgraph's range
 handling, downsampling / candle bucketing and the paint. The number of paints is counted
-to make sure every frame really painted. Offscreen (software raster), 1280x760 chart.
+to make sure every frame really painted. Offscreen (software raster), 1280x760 chart,
+with the volume pane under it (every candle carries a volume).
 
     QT_QPA_PLATFORM=offscreen python bench/bench_chart.py [--frames 300] [--sources 2]
 
@@ -30,14 +31,15 @@ from cryptohub_desktop.ui.widgets.price_chart import PriceChart, Series  # noqa:
 MINUTES = 365 * 24 * 60
 
 
-def year_of_candles(source: str, seed: int) -> Series:
+def year_of_candles(source: str, seed: int, volume: bool = True) -> Series:
     rng = np.random.default_rng(seed)
     t = 1.7e9 + 60.0 * np.arange(MINUTES)
     close = 40000 * np.exp(np.cumsum(rng.normal(0, 0.0008, MINUTES)))
     open_ = np.concatenate([[close[0]], close[:-1]])
     wick = np.abs(rng.normal(0, 8, MINUTES))
+    vol = np.abs(rng.normal(20, 6, MINUTES))
     return Series(source, t, close, open_, np.maximum(open_, close) + wick,
-                  np.minimum(open_, close) - wick, "1m")
+                  np.minimum(open_, close) - wick, "1m", volume=vol if volume else None)
 
 
 def ranges(t0: float, t1: float, frames: int) -> list[tuple[float, float]]:
@@ -104,10 +106,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--sources", type=int, default=2, help="sources overlaid (line mode)")
+    ap.add_argument("--no-volume", action="store_true",
+                    help="candles without volume (no volume pane), for comparison")
     args = ap.parse_args()
     app = QApplication.instance() or QApplication([])
     t = time.perf_counter()
-    series = [year_of_candles(f"source-{i + 1}", i) for i in range(args.sources)]
+    series = [year_of_candles(f"source-{i + 1}", i, volume=not args.no_volume)
+              for i in range(args.sources)]
     gen = time.perf_counter() - t
     results = {"candles_per_source": MINUTES, "sources": args.sources,
                "generate_s": round(gen, 2)}

@@ -180,8 +180,10 @@ async def _collect_async(cfg: Config, secrets: Secrets, ids: list[str] | None) -
              str(r.records), f"{r.ms:.0f}", (r.error or "")[:70]) for r in results]
     _table(("provider", "status", "records", "ms", "error"), rows)
     ok = sum(r.status == "success" for r in results)
-    print(f"\n{ok}/{len(results)} providers succeeded")
-    return 0 if ok == len(results) else 1
+    idle = sum(r.status == "idle" for r in results)  # no input: nothing failed
+    print(f"\n{ok}/{len(results)} providers succeeded"
+          + (f", {idle} had no input (idle)" if idle else ""))
+    return 0 if ok + idle == len(results) else 1
 
 
 def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:

@@ -1,16 +1,25 @@
-"""Render every view offscreen with recorded real provider answers into PNGs.
+"""Render every view offscreen into PNGs: light and dark theme, 1440x900 and 1024x700,
+with recorded real provider answers and then with the machine offline.
 
 ``python scripts/screenshots.py [--out docs/screenshots]`` from a source checkout: it
 replays ``tests/fixtures/providers`` through ``tests.replay``. A temporary data folder
-and an in-memory keychain are used; nothing of the user's is touched. Some keys are
-left out on purpose (so "needs key" shows) and one provider is made to fail three times
-(so an offline provider and its alert show).
+and an in-memory keychain are used; nothing of the user's is touched, and nothing
+reaches the internet: providers without recorded answers point at a closed loopback
+port from the start. Some keys are left out on purpose (so "needs key" shows) and one
+provider is made to fail three times (so an offline provider and its alert show).
 
-Everything shown comes from recorded real answers, nothing is generated. They are
-single snapshots taken on different dates, so freshness shows them stale and the
-consensus flags sources recorded years apart; the chart shows the one real history
-they hold: CryptoCompare's 31 daily BTC candles of May-June 2022 (range "max": all
-stored history).
+Two scenes, each shot in both themes at both sizes (``<scene>/<theme>-<size>/<view>.png``):
+
+- ``recorded``: every provider answered with its recorded real answer. Those answers are
+  single snapshots taken on different dates, so the app shows most of them as old (with
+  their age and a stale mark), which is the truth; sources stamped at collection time
+  are current. The chart shows BTC's one real history, CryptoCompare's daily candles of
+  May-June 2022, on the "max" range that ends now.
+- ``offline``: the same hub a moment later with no host reachable (every base URL on a
+  closed port): the banner and status bar say the computer is offline once, providers
+  show offline, values show their last known age.
+
+Everything shown comes from recorded answers, nothing is generated.
 """
 
 from __future__ import annotations
@@ -18,23 +27,35 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.replay, tests.memkeyring
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import numpy as np  # noqa: E402
 import qasync  # noqa: E402, I001
+from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 MISSING_KEYS = {"NEWSAPI_KEY", "THEGRAPH_KEY", "HUGGINGFACE_TOKEN"}
 FAILING = "kucoin"
-SIZE = (1440, 900)
+SIZES = ((1440, 900), (1024, 700))
+THEMES = ("light", "dark")
 
 
-async def _prepare(tmp: Path, replay: object) -> tuple[object, object]:
+def _dead_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _prepare(tmp: Path, replay: Any, dead: str) -> tuple[Any, Any]:
     from cryptohub_desktop.collectors import PROVIDERS
     from cryptohub_desktop.config import load_config
     from cryptohub_desktop.engine.backfill import backfill
@@ -44,11 +65,14 @@ async def _prepare(tmp: Path, replay: object) -> tuple[object, object]:
     from tests.memkeyring import MemoryKeyring
     from tests.replay import Fault, providers_with_fixtures
 
-    lines = ["[watchlist]", 'symbols = ["BTC", "ETH", "BNB", "SOL", "XRP"]', "[consensus]",
-             "max_age_seconds = 2000000000", "[server]", "port = 7861", ""]
-    for pid in providers_with_fixtures():
-        base = replay.mount(pid)  # type: ignore[attr-defined]
-        lines += [f"[providers.{pid}]", f'base_url = "{base}"', ""]
+    recorded = set(providers_with_fixtures())
+    lines = ["[watchlist]", 'symbols = ["BTC", "ETH", "BNB", "SOL", "XRP"]', "[server]",
+             "port = 7861", "[streams]", "enabled = false",
+             "[retention]", "days = 0", ""]  # keep the recorded (old) data for both scenes
+    for p in PROVIDERS:
+        if p.spec.base_url:
+            base = replay.mount(p.id) if p.id in recorded else f"{dead}/{p.id}"
+            lines += [f"[providers.{p.id}]", f'base_url = "{base}"', ""]
     path = tmp / "config.toml"
     path.write_text("\n".join(lines))
     cfg = load_config(path, data_dir=tmp / "data")
@@ -61,16 +85,89 @@ async def _prepare(tmp: Path, replay: object) -> tuple[object, object]:
     await hub.start(schedule=True)  # scheduled runs fill the Schedule page
     await hub.runner.collect_once()
     await asyncio.sleep(17)  # every provider's first scheduled run (spread over 15 s)
-    replay.fault(f"/{FAILING}", Fault(status=500, body=b'{"msg":"upstream error"}'))  # type: ignore[attr-defined]
+    replay.fault(f"/{FAILING}", Fault(status=500, body=b'{"msg":"upstream error"}'))
     for _ in range(3):
         await hub.runner.run_provider(FAILING)
-    await backfill(hub.store, hub.catalogue.with_history(["cryptocompare"]), hub.upstream, hub.symbol_map,
-                   symbols=["BTC"], days=3650, intervals=["1d"])
+    await backfill(hub.store, hub.catalogue.with_history(["cryptocompare"]), hub.upstream,
+                   hub.symbol_map, symbols=["BTC"], days=3650, intervals=["1d"])
     await hub.settle()
     return cfg, hub
 
 
-async def _shoot(out: Path, dark: bool) -> list[Path]:
+def quantize(img: QImage, common: int = 160) -> QImage:
+    """An 8-bit copy of ``img`` without dithering: its ``common`` most used colours, then
+    the colours farthest from those so far (weighted by use), so a rare but distinct hue
+    (amber text, a status dot) keeps its own entry; every other colour maps to the
+    nearest entry. A UI screenshot is mostly flat colours: it looks the same at a third
+    of the size (Qt's own conversion uses a fixed colour cube and shifts hues)."""
+    img = img.convertToFormat(QImage.Format.Format_RGB32)
+    w, h = img.width(), img.height()
+    stride = img.bytesPerLine() // 4
+    arr = np.frombuffer(img.constBits(), dtype=np.uint32, count=stride * h)
+    flat = arr.reshape(h, stride)[:, :w].ravel() & 0xFFFFFF
+    colors, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    every = np.stack([(colors >> 16) & 255, (colors >> 8) & 255, colors & 255],
+                     axis=1).astype(np.int64)
+    chosen = list(np.argsort(-counts, kind="stable")[:common])
+    nearest_d = np.full(len(colors), np.iinfo(np.int64).max)
+    for i in chosen:
+        nearest_d = np.minimum(nearest_d, ((every - every[i]) ** 2).sum(axis=1))
+    weight = np.log1p(counts)
+    while len(chosen) < min(256, len(colors)):
+        i = int(np.argmax(nearest_d * weight))
+        if nearest_d[i] == 0:
+            break
+        chosen.append(i)
+        nearest_d = np.minimum(nearest_d, ((every - every[i]) ** 2).sum(axis=1))
+    palette = every[chosen]
+    nearest = np.empty(len(colors), dtype=np.uint8)
+    for i in range(0, len(colors), 4096):
+        d = ((every[i:i + 4096, None, :] - palette[None, :, :]) ** 2).sum(axis=2)
+        nearest[i:i + 4096] = d.argmin(axis=1)
+    out = QImage(w, h, QImage.Format.Format_Indexed8)
+    out.setColorTable([0xFF000000 | int(colors[i]) for i in chosen])
+    rows = np.zeros((h, out.bytesPerLine()), dtype=np.uint8)
+    rows[:, :w] = nearest[inverse].reshape(h, w)
+    memoryview(out.bits()).cast("B")[:] = rows.tobytes()
+    return out
+
+
+def _save(widget: Any, path: Path) -> Path:
+    """A compact PNG of ``widget`` (see :func:`quantize`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not quantize(widget.grab().toImage()).save(str(path), "PNG", 0):
+        raise OSError(f"could not write {path}")
+    return path
+
+
+async def _shoot_scene(window: Any, ctx: Any, out: Path, scene: str) -> list[Path]:
+    written = []
+    for theme in THEMES:
+        ctx.theme.set_mode(theme)
+        for w, h in SIZES:
+            window.resize(w, h)
+            dash = window.views["dashboard"]
+            dash.show_welcome(scene == "recorded" and theme == "light" and w == 1440)
+            for key, view in window.views.items():
+                window.show_view(key)
+                await view.refresh()
+                if key == "dashboard":
+                    await view.chart_panel.load()  # type: ignore[attr-defined]
+                    view.chart_panel.chart.apply_pending()  # type: ignore[attr-defined]
+                if key == "providers":
+                    view.focus_item(FAILING)  # type: ignore[attr-defined]
+                    await view.refresh()
+                if key == "sentiment_models":
+                    await view.score(  # type: ignore[attr-defined]
+                        "Bitcoin ETF approval sends BTC to a new all-time high")
+                window.status.refresh()
+                window.show_network()
+                await asyncio.sleep(1.2)  # paint, coalesced refreshes, column sizing
+                written.append(_save(window, out / scene / f"{theme}-{w}x{h}" / f"{key}.png"))
+    return written
+
+
+async def _shoot(out: Path) -> list[Path]:
     from cryptohub_desktop.api.local import LocalApi
     from cryptohub_desktop.commands import serving
     from cryptohub_desktop.ui.app import build
@@ -79,46 +176,35 @@ async def _shoot(out: Path, dark: bool) -> list[Path]:
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)
-    written = []
+    dead = f"http://127.0.0.1:{_dead_port()}"
     with tempfile.TemporaryDirectory() as d, ReplayServer() as replay:
         tmp = Path(d)
-        cfg, hub = await _prepare(tmp, replay)
+        cfg, hub = await _prepare(tmp, replay, dead)
         state = UiState(tmp / "ui.ini")
         state.chart_range = "max"
         state.chart_mode = "candles"
         state.close_to_tray = False
-        api = LocalApi(hub)  # type: ignore[arg-type]
-        window, ctx = build(cfg, api, hub.secrets, app, state, serving(api, hub.secrets))  # type: ignore[arg-type,attr-defined]
-        if dark:
-            ctx.theme.set_mode("dark")
+        api = LocalApi(hub)
+        window, ctx = build(cfg, api, hub.secrets, app, state, serving(api, hub.secrets))
         ctx.rules.add_price("BTC", "above", 60000)
         if ctx.server is not None:
             await ctx.server.start()
-        window.resize(*SIZE)
         window.show()
-        for key, view in window.views.items():
-            window.show_view(key)
-            await view.refresh()
-            if key == "dashboard":
-                await view.chart_panel.load()  # type: ignore[attr-defined]
-                view.chart_panel.chart.apply_pending()  # type: ignore[attr-defined]
-            if key == "providers":
-                view.focus_item(FAILING)  # type: ignore[attr-defined]
-                await view.refresh()
-            if key == "sentiment_models":
-                await view.score("Bitcoin ETF approval sends BTC to a new all-time high")  # type: ignore[attr-defined]
-            window.status.refresh()
-            await asyncio.sleep(0.3)  # let the loop paint and run coalesced refreshes
-            name = f"{key}{'-dark' if dark else ''}.png"
-            window.grab().save(str(out / name), "PNG")
-            written.append(out / name)
-            if dark and key == "providers":
-                break
+        written = await _shoot_scene(window, ctx, out, "recorded")
+        # the network goes away: every provider's host is now a closed port
+        for pid, pc in cfg.providers.items():
+            if pc.base_url:
+                pc.base_url = f"{dead}/{pid}"
+        await hub.runner.collect_once()
+        await hub.settle()
+        written += await _shoot_scene(window, ctx, out, "offline")
         window.quitting = True
         ctx.bridge.close()
+        for view in window.views.values():
+            await view.coalescer.aclose()
         if ctx.server is not None:
             await ctx.server.stop()
-        await hub.stop()  # type: ignore[attr-defined]
+        await hub.stop()
         window.close()
         ctx.theme.set_mode("light")
         await asyncio.sleep(0)
@@ -126,8 +212,10 @@ async def _shoot(out: Path, dark: bool) -> list[Path]:
 
 
 async def _main(out: Path) -> list[Path]:
+    for scene in ("recorded", "offline"):
+        shutil.rmtree(out / scene, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    return [*await _shoot(out, dark=False), *await _shoot(out, dark=True)]
+    return await _shoot(out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ from typing import Any
 
 from cryptohub_desktop import __version__
 from cryptohub_desktop.core.masking import scrub as scrub_text
-from cryptohub_desktop.core.time import iso, utcnow
+from cryptohub_desktop.core.time import from_db, iso, utcnow
 from cryptohub_desktop.core.topics import CATEGORIES
 from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.engine.notify_rules import display_url
@@ -110,7 +110,11 @@ async def _database_ok(hub: Hub) -> bool:
 
 
 async def status(hub: Hub) -> dict[str, Any]:
-    """``/api/status``: provider counts, database state, uptime and system metrics."""
+    """``/api/status``: provider counts, database state, uptime and system metrics.
+
+    ``status`` is ``offline`` when this machine reaches no upstream host (said once,
+    here, instead of every provider turning amber), else the overall health of
+    :func:`cryptohub_desktop.engine.status.overall`; ``network`` says since when."""
     db_ok = await _database_ok(hub)
     counts = hub.status_counts()
     metrics = {k: _num(v) for k, v in hub.system_metrics().items()}
@@ -121,6 +125,8 @@ async def status(hub: Hub) -> dict[str, Any]:
             "timestamp": iso(now), "database": "connected" if db_ok else "unavailable",
             "total_providers": len(hub.providers), "online_providers": counts["online"],
             "degraded_providers": counts["degraded"], "offline_providers": counts["offline"],
+            "empty_providers": counts["empty"], "idle_providers": counts["idle"],
+            "network": hub.network(),
             "uptime_seconds": round((now - started).total_seconds(), 1),
             "system_metrics": metrics}
 
@@ -136,6 +142,7 @@ async def providers(hub: Hub) -> dict[str, Any]:
         key = hub.catalogue.key_state(pid)
         out.append({
             "id": pid, "name": spec.name, "category": spec.category, "status": h.status,
+            "status_reason": scrub(hub, h.reason) or "",
             "response_time_ms": _num(h.response_time_ms if h.response_time_ms is not None
                                      else row.get("response_time_ms")),
             "success_rate": _num(h.success_rate if h.success_rate is not None
@@ -169,7 +176,11 @@ async def rate_limits(hub: Hub) -> dict[str, Any]:
 
 
 async def schedule(hub: Hub) -> dict[str, Any]:
-    """``/api/schedule``: interval, last/next run and on-time record of each provider."""
+    """``/api/schedule``: interval, last/next run and on-time record of each provider.
+
+    On time says a run *started* within tolerance of its slot; ``success_rate`` (the
+    recent runs that delivered data, percent) and ``last_outcome`` say whether those
+    runs brought anything, so "100 % on time" never hides runs that all fail."""
     rows = await _read(hub, queries.schedule_rows)
     out = []
     for pid, p in hub.providers.items():
@@ -178,14 +189,16 @@ async def schedule(hub: Hub) -> dict[str, Any]:
                                r.get("skip_count", 0))
         ran = on_time + late + skip
         nxt = hub.scheduler.next_run(pid) if hub.catalogue.is_active(pid) else None
-        out.append({"provider": pid, "category": p.spec.category,
+        h = hub.health.get(pid)
+        out.append({"provider": pid, "name": p.spec.name, "category": p.spec.category,
                     "interval": r.get("schedule_interval"),
                     "interval_seconds": r.get("interval_seconds"),
                     "active": hub.catalogue.is_active(pid), "last_run": iso(r.get("last_run")),
                     "last_check": iso(hub.health.get(pid).last_check),
                     "next_run": iso(nxt or (r.get("next_run") if hub.catalogue.is_active(pid) else None)),
                     "on_time_count": on_time, "late_count": late, "skip_count": skip,
-                    "on_time_percentage": round(100.0 * on_time / ran, 1) if ran else None})
+                    "on_time_percentage": round(100.0 * on_time / ran, 1) if ran else None,
+                    "success_rate": _num(h.success_rate), "last_outcome": h.outcome or None})
     return {"schedule": out}
 
 
@@ -226,10 +239,16 @@ async def market(hub: Hub, symbols: Sequence[str] | None = None) -> dict[str, An
     wanted = [s.upper() for s in (symbols or hub.config.watchlist)]
     rows = await _read(hub, queries.latest_market, wanted, hub.config.consensus_max_age_seconds,
                        hub.config.consensus_deviation_pct)
+    newest = await _read(hub, _newest_prices, [r["symbol"] for r in rows])
     out = []
+    now = utcnow()
     for r in rows:
         c = r["consensus"]
+        last = newest.get(r["symbol"])
         out.append({
+            "latest": {"price": _num(last.price_usd), "source": last.source,
+                       "quote": last.quote, "timestamp": iso(last.timestamp),
+                       "age_seconds": _age(now, last.timestamp)} if last else None,
             "symbol": r["symbol"], "consensus_price": _num(c.price),
             "source_count": len(c.sources), "outliers": [s.source for s in c.outliers],
             "price_change_24h": _num(r["price_change_24h"]),
@@ -240,6 +259,17 @@ async def market(hub: Hub, symbols: Sequence[str] | None = None) -> dict[str, An
                         for s in c.sources]})
     return {"timestamp": iso(utcnow()), "max_age_seconds": hub.config.consensus_max_age_seconds,
             "deviation_threshold_pct": hub.config.consensus_deviation_pct, "market": out}
+
+
+def _age(now: datetime, stored: datetime) -> float | None:
+    t = from_db(stored)
+    return round((now - t).total_seconds(), 1) if t is not None else None
+
+
+def _newest_prices(symbols: list[str]) -> dict[str, Any]:
+    """Each symbol's newest stored price of any source and any age (the last known
+    value the UI shows with its age when no source is fresh)."""
+    return {s: row for s in symbols if (row := queries.newest_price(s)) is not None}
 
 
 async def history(hub: Hub, symbol: str, interval: str = "1h", start: datetime | None = None,
@@ -454,13 +484,16 @@ TICK_RANGE_MAX = 7 * 86400
 
 
 async def chart(hub: Hub, symbol: str, seconds: int = 86400) -> dict[str, Any]:
-    """Price series of ``symbol`` for a chart: the ``seconds`` up to the newest data point,
-    one series per source (candles at the best interval for the range, else the source's
-    price ticks for ranges up to 7 days). Times are Unix seconds (compact, fast to plot)."""
+    """Price series of ``symbol`` for a chart: the ``seconds`` up to now (so old data
+    looks old; ``latest`` is the newest point stored at all, for "no data in the last
+    24 h, latest: ..."), one series per source (candles with volume at the best interval
+    for the range, else the source's price ticks for ranges up to 7 days). Times are
+    Unix seconds (compact, fast to plot)."""
     symbol = symbol.upper()
     seconds = int(seconds)
     data = await _read(hub, queries.chart_series, symbol, seconds,
-                       CHART_INTERVALS.get(seconds) or ("1h", "1d"), seconds <= TICK_RANGE_MAX)
+                       CHART_INTERVALS.get(seconds) or ("1h", "1d"), seconds <= TICK_RANGE_MAX,
+                       utcnow())
     return {"symbol": symbol, "seconds": int(seconds), **data}
 
 

@@ -26,6 +26,8 @@ from cryptohub_desktop.config import Config
 from cryptohub_desktop.core.errors import StoreError
 from cryptohub_desktop.core.topics import Subscriber
 from cryptohub_desktop.engine import bookkeeping
+from cryptohub_desktop.engine.backfill import SeriesReport
+from cryptohub_desktop.engine.backfill import backfill as run_backfill
 from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.engine.pools import STRATEGIES
 from cryptohub_desktop.engine.runner import RunResult
@@ -75,6 +77,12 @@ class LocalApi:
     def database_size(self) -> int | None:
         store = self.hub.store
         return store.size_bytes() if store is not None else None
+
+    def network(self) -> Answer:
+        return self.hub.network()
+
+    def symbols(self) -> list[Answer]:
+        return self.hub.symbol_map.listing(set(self.hub.providers))
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         return self.hub.bus.subscribe("*", fn)
@@ -229,6 +237,32 @@ class LocalApi:
     async def raise_alert(self, alert_type: str, severity: str, message: str) -> ActionResult:
         await self.hub.alerts.fire(alert_type, severity, message)
         return ActionResult(True, "alert raised", {"alert_type": alert_type})
+
+    async def backfill(self, symbols: Sequence[str] | None = None, days: int = 30,
+                       progress: Callable[[int, int, str], None] | None = None
+                       ) -> ActionResult:
+        hub = self.hub
+        if hub.store is None:
+            return ActionResult(False, "the hub is not started", {})
+        providers = hub.catalogue.with_history()
+        if not providers:
+            return ActionResult(False, "no enabled provider offers history", {})
+        wanted = [s.upper() for s in (symbols or hub.config.watchlist)]
+        def told(done: int, total: int, series: SeriesReport | None) -> None:
+            if progress is not None:
+                progress(done, total, series.label if series else "")
+
+        report = await run_backfill(hub.store, providers, hub.upstream, hub.symbol_map,
+                                    symbols=wanted, days=max(1, int(days)), progress=told)
+        data = {"inserted": report.inserted, "requests": report.requests,
+                "gaps": report.gaps, "errors": report.errors}
+        text = (f"{report.inserted:,} candles stored for {', '.join(wanted)} "
+                f"({report.gaps} gaps, {report.requests} requests"
+                + (f", {len(report.errors)} errors" if report.errors else "") + ")")
+        if report.inserted:
+            hub.bus.publish("market_data", {"provider": "backfill", "category": "market_data",
+                                            "records": [], "counts": {"ohlcv": report.inserted}})
+        return ActionResult(not report.errors or bool(report.inserted), text, data)
 
     async def reload_keys(self) -> None:
         await self.hub.reload_keys()

@@ -108,6 +108,17 @@ class HubApi(Protocol):
         snapshot read now reflects at least that update."""
         ...
 
+    def network(self) -> Answer:
+        """This machine's network as the hub sees it, from memory (no I/O):
+        ``{"online", "since", "detail", "unreachable_providers"}``. Offline means no
+        upstream host answers (the UI says so once, in a banner)."""
+        ...
+
+    def symbols(self) -> list[Answer]:
+        """The symbols of the bundled symbol map, for a watchlist search:
+        ``[{"symbol": "BTC", "name": "Bitcoin", "providers": 14}, ...]``."""
+        ...
+
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         """Call ``fn`` with every update (all services); returns the unsubscribe function.
         ``fn`` runs on the event-loop thread and must be quick."""
@@ -171,6 +182,18 @@ class HubApi(Protocol):
     async def set_pool_order(self, pool: str, order: Sequence[str]) -> ActionResult: ...
     async def raise_alert(self, alert_type: str, severity: str,
                           message: str) -> ActionResult: ...
+
+    async def backfill(self, symbols: Sequence[str] | None = None, days: int = 30,
+                       progress: Callable[[int, int, str], None] | None = None
+                       ) -> ActionResult:
+        """Fetch the missing OHLCV history of ``symbols`` (default: the watchlist) for the
+        last ``days`` (what ``cryptohub-desktop backfill`` does), only the gaps.
+
+        ``progress(done, total, label)`` is called on the event-loop thread after each
+        series. Cancel by cancelling the awaiting task: what was stored stays stored and
+        a later run fills only what is still missing. ``data``: inserted, requests,
+        gaps, errors."""
+        ...
 
     async def reload_keys(self) -> None:
         """Keys changed in the keychain: use them (a remote hub keeps its own keys)."""

@@ -40,6 +40,7 @@ from cryptohub_desktop import __version__
 from cryptohub_desktop.api.protocol import ActionResult, Answer, ProviderInfo
 from cryptohub_desktop.config import Config
 from cryptohub_desktop.core.errors import HubError, UserError
+from cryptohub_desktop.core.symbols import SymbolMap
 from cryptohub_desktop.core.time import iso, parse_iso
 from cryptohub_desktop.core.topics import RESYNC, TOPICS, Event, Subscriber
 from cryptohub_desktop.engine.bus import Subscribers
@@ -50,6 +51,7 @@ BACKOFF_INITIAL = 0.5
 BACKOFF_MAX = 30.0
 READ_TIMEOUT = 20.0
 ACTION_TIMEOUT = 120.0  # collect now runs a provider
+BACKFILL_TIMEOUT = 3600.0  # a year of candles for a watchlist takes a while
 
 
 class RemoteHubError(HubError):
@@ -105,6 +107,7 @@ class RemoteApi:
         self._seq: dict[str, int] = dict.fromkeys(TOPICS, 0)
         self._snapshots: dict[str, dict[str, Any]] = {}
         self._catalogue: list[ProviderInfo] = []
+        self._symbol_map = SymbolMap.bundled()  # the same release's map as the hub's
         self._watchlist: list[str] = []
         self._ready = asyncio.Event()
         self._stopping = False
@@ -250,6 +253,10 @@ class RemoteApi:
             for p in snap.get("providers", []):
                 if p.get("id") == data.get("provider"):
                     p["status"] = data.get("new")
+        elif service == "health_checker" and data.get("event") == "network":
+            snap = self._snapshots.setdefault("health_checker", {})
+            snap.setdefault("status", {})["network"] = {
+                k: data.get(k) for k in ("online", "since", "detail", "unreachable_providers")}
         elif service == "health_checker" and data.get("event") == "metrics":
             snap = self._snapshots.setdefault("health_checker", {})
             snap.setdefault("status", {})["system_metrics"] = data
@@ -301,6 +308,15 @@ class RemoteApi:
             "system_metrics", {})
         size = metrics.get("db_size_bytes")
         return int(size) if isinstance(size, int | float) else None
+
+    def network(self) -> Answer:
+        """The hub machine's network, as its last status said (updates fold into it)."""
+        status = self._snapshots.get("health_checker", {}).get("status", {})
+        return dict(status.get("network") or {"online": True, "since": None, "detail": "",
+                                              "unreachable_providers": []})
+
+    def symbols(self) -> list[Answer]:
+        return self._symbol_map.listing({p.id for p in self._catalogue})
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         return self._subs.subscribe("*", fn)
@@ -409,7 +425,8 @@ class RemoteApi:
         return result.data
 
     # --- actions ---------------------------------------------------------------------------
-    async def _act(self, action: str, **fields: Any) -> ActionResult:
+    async def _act(self, action: str, timeout: float = ACTION_TIMEOUT,
+                   **fields: Any) -> ActionResult:
         """Send an action on the WebSocket and wait for its typed result."""
         ws = self._ws
         if ws is None:
@@ -422,7 +439,7 @@ class RemoteApi:
         try:
             await ws.send(json.dumps({"action": action, "id": request_id, **fields},
                                      default=str))
-            msg = await asyncio.wait_for(fut, ACTION_TIMEOUT)
+            msg = await asyncio.wait_for(fut, timeout)
         except (ConnectionClosed, ConnectionError, OSError) as exc:
             return ActionResult(False, f"the hub connection was lost ({_short(exc)})", {})
         except TimeoutError:
@@ -453,6 +470,18 @@ class RemoteApi:
     async def raise_alert(self, alert_type: str, severity: str, message: str) -> ActionResult:
         return await self._act("raise_alert", alert_type=alert_type, severity=severity,
                                message=message)
+
+    async def backfill(self, symbols: Sequence[str] | None = None, days: int = 30,
+                       progress: Callable[[int, int, str], None] | None = None
+                       ) -> ActionResult:
+        """The hub backfills (with its own keys and limits); its progress is not sent
+        over, so ``progress`` hears only the end. Cancelling stops the wait here, not the
+        hub's run: what it stores still arrives."""
+        result = await self._act("backfill", BACKFILL_TIMEOUT, days=int(days),
+                                 symbols=list(symbols) if symbols else None)
+        if progress is not None:
+            progress(1, 1, result.message)
+        return result
 
     async def reload_keys(self) -> None:
         return None  # the hub keeps its own keys

@@ -8,7 +8,9 @@ the whole watchlist costs one credit, so the default interval is 5 minutes.
 Every answer carries a ``status`` envelope; ``error_code`` other than 0 is an error
 (1008-1011 are the minute / daily / monthly / IP rate limits). Queried by ``symbol``,
 v2 answers ``data`` keyed by symbol with a LIST of coins per symbol (several coins
-can share a ticker); v1 and id/slug queries give one object per key. Both are read.
+can share a ticker); v1 and id/slug queries give one object per key, keyed by the
+CoinMarketCap id ("1" for Bitcoin), so those are matched by each coin's ``symbol``
+field. All are read.
 """
 
 from __future__ import annotations
@@ -72,6 +74,22 @@ def _pick(entry: Any, symbol: str) -> dict[str, Any]:
     return as_dict(entry, f"data.{symbol}")
 
 
+def _by_symbol(data: dict[str, Any], wanted: dict[str, str]) -> dict[str, Any]:
+    """``data`` keyed by symbol: as it is when keyed by symbol (v2 symbol queries), else
+    each entry (one coin, or a list of coins) filed under its coins' ``symbol`` field
+    (v1 answers and id queries are keyed by CoinMarketCap id)."""
+    out: dict[str, Any] = {k: v for k, v in data.items() if k in wanted}
+    for key, entry in data.items():
+        if key in wanted:
+            continue
+        coins = entry if isinstance(entry, list) else [entry]
+        for coin in coins:
+            sym = coin.get("symbol") if isinstance(coin, dict) else None
+            if isinstance(sym, str) and sym.upper() in wanted and sym.upper() not in out:
+                out[sym.upper()] = coin
+    return out
+
+
 def parse_quotes(answer: Any, symbols: dict[str, str], quote: str = "USD") -> list[Price]:
     """``/v2/cryptocurrency/quotes/latest?symbol=...&convert=USD``.
 
@@ -79,10 +97,11 @@ def parse_quotes(answer: Any, symbols: dict[str, str], quote: str = "USD") -> li
         symbols: CoinMarketCap symbol -> plain watchlist symbol.
     """
     data = as_dict(field(check_status(answer), "data"), "data")
+    by_symbol = _by_symbol(data, symbols)
     now = utcnow()
     out = []
     for cmc_symbol, symbol in symbols.items():
-        entry = data.get(cmc_symbol)
+        entry = by_symbol.get(cmc_symbol)
         if entry is None or entry == []:
             continue
         coin = _pick(entry, cmc_symbol)

@@ -44,6 +44,31 @@ class SymbolMap:
         """Remember an id found in the provider's own listing."""
         self._symbols.setdefault(symbol.upper(), {})[provider_id] = provider_symbol
 
+    def symbols(self) -> list[str]:
+        """Every symbol with an explicit entry, sorted."""
+        return sorted(self._symbols)
+
+    def entry(self, symbol: str) -> dict[str, str | None]:
+        """The explicit ids of ``symbol`` per provider (None: not listed there)."""
+        return dict(self._symbols.get(symbol.upper(), {}))
+
+    def patterns(self) -> list[str]:
+        """The providers that build any symbol's id from a pattern."""
+        return list(self._patterns)
+
+    def listing(self, provider_ids: set[str]) -> list[dict[str, Any]]:
+        """Every symbol with its name and how many of ``provider_ids`` list it, for a
+        watchlist search: ``[{"symbol": "BTC", "name": "Bitcoin", "providers": 14}]``."""
+        patterned = set(self._patterns)
+        out = []
+        for sym in self.symbols():
+            entry = self.entry(sym)
+            listed = {p for p, v in entry.items() if v} | (patterned - set(entry))
+            slug = entry.get("coingecko") or entry.get("coincap") or ""
+            out.append({"symbol": sym, "name": slug.replace("-", " ").title() or sym,
+                        "providers": len(listed & provider_ids)})
+        return out
+
     def quote(self, provider_id: str) -> str:
         """The quote currency of the pairs the patterns build (USD unless said)."""
         return self._quotes.get(provider_id, "USD")

@@ -69,3 +69,24 @@ def iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def human_duration(seconds: float) -> str:
+    """A duration a person reads at a glance: "45 s", "12 min", "3 h 20 min", "5 days",
+    "3 months", "2.4 years"."""
+    s = max(0.0, float(seconds))
+    if s < 90:
+        return f"{s:.0f} s"
+    minutes = s / 60
+    if minutes < 90:
+        return f"{minutes:.0f} min"
+    hours = minutes / 60
+    if hours < 48:
+        h, m = divmod(round(minutes), 60)
+        return f"{h} h" + (f" {m} min" if m and h < 10 else "")
+    days = hours / 24
+    if days < 60:
+        return f"{days:.0f} days"
+    if days < 730:
+        return f"{days / 30.44:.0f} months"
+    return f"{days / 365.25:.1f} years"

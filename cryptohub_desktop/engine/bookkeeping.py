@@ -232,7 +232,9 @@ def sync_catalogue(providers: Sequence[Provider], enabled: dict[str, bool],
         pool.rotation_count = RotationState.get(RotationState.pool_name == pool.name
                                                 ).rotation_count
     return {r.id: {"enabled": r.enabled, "last_success": from_db(r.last_success),
-                   "last_data_time": from_db(r.last_data_time), "status": r.status}
+                   "last_data_time": from_db(r.last_data_time), "status": r.status,
+                   "last_check": from_db(r.last_check),
+                   "consecutive_failures": r.consecutive_failures}
             for r in ProviderRow.select()}
 
 

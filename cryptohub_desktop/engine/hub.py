@@ -37,6 +37,7 @@ from cryptohub_desktop.engine import bookkeeping
 from cryptohub_desktop.engine.alerts import Alerts
 from cryptohub_desktop.engine.bus import Bus
 from cryptohub_desktop.engine.catalogue import Catalogue
+from cryptohub_desktop.engine.connectivity import Connectivity, NetworkState
 from cryptohub_desktop.engine.health import HealthMonitor
 from cryptohub_desktop.engine.jobs import Jobs
 from cryptohub_desktop.engine.notices import Notices
@@ -69,6 +70,8 @@ log = logging.getLogger("cryptohub.hub")
 
 MAINTENANCE_SECONDS = 60
 FIRST_RUNS_SPREAD_SECONDS = 15
+#: statuses resumed after a restart when the provider was checked recently enough
+RESUMED = ("online", "degraded", "offline", "empty", "idle")
 
 
 class Hub:
@@ -110,6 +113,7 @@ class Hub:
         self.symbol_map = SymbolMap.bundled()
         self.requests = RequestLog()
         self.limits: Limits = limits or MemoryLimits(clock)
+        self.connectivity = Connectivity(on_change=self._on_network)
         self.limiters: dict[str, Limiter] = {}
         groups: dict[str, Limiter] = {}  # a limit_group shares one account's limiter
         for pid, p in self.providers.items():
@@ -165,6 +169,12 @@ class Hub:
             h = self.health.get(pid)
             h.last_success, h.last_data_time = st.get("last_success"), st.get("last_data_time")
             self.health.set_status(pid, cat.idle_status(pid))
+            checked = st.get("last_check")
+            if (cat.is_active(pid) and st.get("status") in RESUMED and checked is not None
+                    and (self.started_at - checked).total_seconds()
+                    <= max(600, 2 * intervals[pid][1])):
+                self.health.restore(pid, st["status"], checked,
+                                    st.get("consecutive_failures") or 0)
             self.compliance.ensure(pid, intervals[pid][1])
         self.client = http_client()
         self.runner = Runner(
@@ -172,7 +182,8 @@ class Hub:
             health=self.health, compliance=self.compliance, pools=self.pools,
             limiters=self.limiters, upstream=self.upstream, context=self.context,
             requests=self.requests, prices=self.prices, text_model=self.text_model,
-            coordinator=self.coordinator, on_prices=self.notices.check_prices)
+            coordinator=self.coordinator, on_prices=self.notices.check_prices,
+            connectivity=self.connectivity)
         self.jobs = Jobs(catalogue=cat, config=self.config, store=store, bus=self.bus,
                          alerts=self.alerts, health=self.health, pools=self.pools,
                          limiters=self.limiters, metrics=self.system_metrics,
@@ -366,7 +377,23 @@ class Hub:
     def _on_status_change(self, pid: str, old: str, new: str) -> None:
         self.bus.publish("health_checker", {"event": "status", "provider": pid, "old": old,
                                             "new": new})
-        self.alerts.on_status_change(pid, old, new, self.health.get(pid).last_error)
+        h = self.health.get(pid)
+        self.alerts.on_status_change(pid, old, new, h.reason or h.last_error)
+
+    def _on_network(self, state: NetworkState) -> None:
+        """This machine went offline or came back: say it once; when back, run the
+        providers it could not reach at once instead of waiting for their next slot."""
+        self.alerts.on_network(state)
+        unreached = self.health.on_network(state.online)
+        self.bus.publish("health_checker", {"event": "network", **state.as_dict()})
+        if state.online and self.runner is not None and self._running:
+            for pid in unreached:
+                if self.catalogue.is_active(pid):
+                    self.tasks.spawn(self.runner.run_provider(pid))
+
+    def network(self) -> dict[str, Any]:
+        """This machine's network as the engine sees it (``NetworkState.as_dict``)."""
+        return self.connectivity.state.as_dict()
 
     def status_counts(self) -> dict[str, int]:
         """Providers online / degraded / offline."""
@@ -375,7 +402,8 @@ class Hub:
     def system_metrics(self) -> dict[str, Any]:
         """The current ``system_metrics`` row (without its timestamp)."""
         return system_metrics(self.health, list(self.providers), self.requests,
-                              self.store.size_bytes() if self.store else 0)
+                              self.store.size_bytes() if self.store else 0,
+                              self.connectivity.online)
 
     async def backup(self, dest: Path | None = None) -> Path:
         """Online backup into ``backups/`` (or ``dest``), keeping the newest N."""

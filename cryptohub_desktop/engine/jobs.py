@@ -12,7 +12,7 @@ from typing import Any
 
 from cryptohub_desktop.config import Config
 from cryptohub_desktop.core.symbols import SymbolMap
-from cryptohub_desktop.core.time import to_db, utcnow
+from cryptohub_desktop.core.time import human_duration, to_db, utcnow
 from cryptohub_desktop.engine import bookkeeping
 from cryptohub_desktop.engine.alerts import Alerts
 from cryptohub_desktop.engine.backfill import backfill
@@ -57,7 +57,8 @@ class Jobs:
 
     async def maintenance(self, _slot: datetime) -> None:
         """Every minute: rate-limit usage, system metrics and pools to the database, and
-        a staleness alert for a provider that sends nothing new."""
+        a staleness alert for a provider that sends nothing new (not while this machine
+        is offline: that is said once, not once per provider)."""
         now = utcnow()
         usages = [u for lim in set(self.limiters.values()) for u in lim.usage()
                   if u.current_usage]
@@ -71,10 +72,11 @@ class Jobs:
                 continue
             _, seconds = self.catalogue.interval(pid)
             minutes, state = self.health.freshness(pid, seconds, now)
-            if state == "stale" and minutes and minutes > max(STALE_ALERT_MINUTES,
-                                                              6 * seconds / 60):
+            if (state == "stale" and minutes and not self.health.network_offline
+                    and minutes > max(STALE_ALERT_MINUTES, 6 * seconds / 60)):
                 await self.alerts.fire("staleness", "warning",
-                                       f"{pid} has sent no new data for {minutes:.0f} minutes",
+                                       stale_text(self.catalogue[pid].spec.name, minutes,
+                                                  self.health.get(pid).last_data_time),
                                        pid, dedupe=f"stale:{pid}")
             elif state == "fresh":
                 self.alerts.clear(f"stale:{pid}")
@@ -109,3 +111,9 @@ class Jobs:
                                     self.store.backup_pattern)
         log.info("backup written to %s", out)
         return out
+
+
+def stale_text(name: str, minutes: float, last: datetime | None) -> str:
+    """"Kraken has sent no new data for 3 h 20 min (newest from 2026-12-07 14:02 UTC)"."""
+    since = f" (newest from {last:%Y-%m-%d %H:%M} UTC)" if last else ""
+    return f"{name} has sent no new data for {human_duration(minutes * 60)}{since}"

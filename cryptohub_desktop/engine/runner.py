@@ -6,6 +6,8 @@ One run (:meth:`Runner.run_provider`)::
     enabled? key? circuit closed? room in the rate limit?
       -> collect (the provider's requests through the HTTP door) -> records
       -> sanity filter, headline scoring
+      -> what came of it: success (records), empty (it answered, nothing usable:
+         a not-success with its reason), idle (no input, nobody asked), failure
       -> one writer transaction (bookkeeping.persist_outcome): attempts, failure,
          data_collections, records, consensus flags, provider state, compliance
       -> health + pool bookkeeping -> updates on the bus (the category's service,
@@ -36,6 +38,7 @@ from cryptohub_desktop.core.topics import CATEGORY_SERVICE
 from cryptohub_desktop.engine import bookkeeping
 from cryptohub_desktop.engine.alerts import Alerts
 from cryptohub_desktop.engine.catalogue import Catalogue
+from cryptohub_desktop.engine.connectivity import UNREACHABLE, Connectivity
 from cryptohub_desktop.engine.health import HealthMonitor
 from cryptohub_desktop.engine.pools import Pool
 from cryptohub_desktop.engine.ports import Coordinator, EventBus, SoleCoordinator
@@ -52,6 +55,14 @@ RUN_TIMEOUT = 90.0
 MAX_PARALLEL = 8
 PARSE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError)
 MAX_PUBLISHED_RECORDS = 500
+#: categories where an answer without records is normal (no whale moved: nothing to say)
+EMPTY_IS_NORMAL = frozenset({"whale_tracking"})
+#: why a run that asked nobody and got nothing had no input, per category
+NO_INPUT = {
+    "sentiment": "no input: no stored headline of the last 24 h to score yet",
+    "whale_tracking": "no input: waiting for a consensus price to value transfers",
+}
+NO_INPUT_DEFAULT = "no input: none of the watched symbols is listed by this provider"
 
 
 @dataclass
@@ -60,7 +71,7 @@ class RunResult:
 
     provider_id: str
     category: str
-    status: str  # success / failure / skipped / needs_key / disabled
+    status: str  # success / failure / empty / idle / skipped / needs_key / disabled
     records: int = 0
     ms: float = 0.0
     error_type: str | None = None
@@ -91,6 +102,7 @@ class Runner:
             scheduled run of a provider it does not hold is not made, and the write of
             one it held is fenced (checked against the lease in the same transaction).
         on_prices: called with the consensus prices after each refresh (price rules).
+        connectivity: hears every run's requests to tell when this machine is offline.
     """
 
     def __init__(self, *, catalogue: Catalogue, config: Config, store: Store, bus: EventBus,
@@ -99,7 +111,8 @@ class Runner:
                  upstream: UpstreamFactory, context: Callable[[str], Context],
                  requests: RequestLog, prices: dict[str, float], text_model: Any = None,
                  coordinator: Coordinator | None = None,
-                 on_prices: Callable[[dict[str, float]], None] = lambda prices: None) -> None:
+                 on_prices: Callable[[dict[str, float]], None] = lambda prices: None,
+                 connectivity: Connectivity | None = None) -> None:
         self.catalogue = catalogue
         self.config = config
         self.store = store
@@ -116,6 +129,7 @@ class Runner:
         self.text_model = text_model
         self.coordinator = coordinator or SoleCoordinator("")
         self.on_prices = on_prices
+        self.connectivity = connectivity or Connectivity()
         self._sem = asyncio.Semaphore(MAX_PARALLEL)
 
     async def run_provider(self, pid: str, scheduled: datetime | None = None) -> RunResult:
@@ -174,25 +188,46 @@ class Runner:
         compliance = (self.compliance.on_run(pid, scheduled, started, seconds)
                       if scheduled else None)
         self.requests.add(attempts)
+        self.connectivity.observe(pid, attempts)
+        kind = "failure" if error is not None else "success"
+        reason: str | None = None
         if error is not None:
             records = []
             log.log(logging.INFO if error.error_type != "internal_error" else logging.ERROR,
                     "%s failed: %s (%s)", pid, error, error.error_type)
-        status = self.health.record(pid, ok=error is None, when=started,
-                                    response_time_ms=ms if error is None else None,
-                                    error_type=error.error_type if error else None,
-                                    data_time=bookkeeping.data_time(records) if records else None)
+        elif not records and not attempts:
+            kind, reason = "idle", NO_INPUT.get(spec.category, NO_INPUT_DEFAULT)
+        elif not records and spec.category not in EMPTY_IS_NORMAL:
+            kind, reason = "empty", empty_reason(attempts)
+            log.info("%s: %s", pid, reason)
+        if kind == "empty":
+            status = self.health.record_empty(pid, when=started, response_time_ms=ms,
+                                              reason=reason or "")
+        elif kind == "idle":
+            status = self.health.record_idle(pid, when=started, reason=reason or "")
+        else:
+            status = self.health.record(
+                pid, ok=error is None, when=started,
+                response_time_ms=ms if error is None else None,
+                error_type=error.error_type if error else None,
+                data_time=bookkeeping.data_time(records) if records else None,
+                unreachable=bool(error and error.status is None
+                                 and error.error_type in UNREACHABLE),
+                error=str(error) if error else None)
         h = self.health.get(pid)
         pool = self.pools.get(spec.pool_name)
-        if pool:
-            pool.report(pid, error is None, error.error_type if error else None)
+        if pool and kind != "idle":
+            pool.report(pid, kind == "success",
+                        "empty_answer" if kind == "empty" else
+                        error.error_type if error else None)
             if pool.current is None:
                 pool.pick()
         outcome = bookkeeping.Outcome(
             provider_id=pid, category=spec.category, started=started,
-            status="failure" if error else "success", duration_ms=ms, records=records,
-            attempts=attempts, error_type=error.error_type if error else None,
-            error_message=str(error) if error else None,
+            status="failure" if kind == "empty" else kind, duration_ms=ms, records=records,
+            attempts=attempts,
+            error_type="empty_answer" if kind == "empty" else error.error_type if error else None,
+            error_message=reason if kind == "empty" else str(error) if error else None,
             http_status=error.status if error else None, scheduled=scheduled,
             compliance=compliance, provider_status=status, success_rate=h.success_rate,
             response_time_ms=h.response_time_ms, consecutive_failures=h.consecutive_failures,
@@ -211,8 +246,8 @@ class Runner:
             return RunResult(pid, spec.category, "failure", 0, ms, "storage_error", str(exc))
         self.alerts.clear("storage_error")  # writable again: alert next time
         await self._publish(pid, outcome)
-        return RunResult(pid, spec.category, outcome.status, sum(outcome.counts.values()),
-                         round(ms, 1), outcome.error_type, outcome.error_message)
+        return RunResult(pid, spec.category, kind, sum(outcome.counts.values()),
+                         round(ms, 1), outcome.error_type, outcome.error_message or reason)
 
     async def collect_once(self, ids: Sequence[str] | None = None,
                            on_done: Callable[[RunResult], None] | None = None
@@ -334,6 +369,16 @@ def sane(pid: str, records: list[Record]) -> list[Record]:
         else:
             out.append(r)
     return out
+
+
+def empty_reason(attempts: Sequence[Attempt]) -> str:
+    """Why an answered run counts as "empty", in one line."""
+    codes = sorted({a.status_code for a in attempts if a.status_code is not None})
+    size = sum(a.payload_bytes for a in attempts)
+    shown = f"{size / 1024:.1f} KB" if size >= 1024 else f"{size} bytes"
+    http = f"HTTP {', '.join(map(str, codes))}, " if codes else ""
+    calls = f" in {len(attempts)} requests" if len(attempts) > 1 else ""
+    return f"answered ({http}{shown}{calls}) but with no usable records"
 
 
 def compliance_update(ev: ComplianceEvent, comp: Compliance) -> dict[str, Any]:

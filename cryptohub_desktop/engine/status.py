@@ -1,5 +1,15 @@
 """The engine's own numbers: requests in the last hour, provider counts by status and
-the system metrics that ``/api/status`` and ``system_metrics`` show."""
+the system metrics that ``/api/status`` and ``system_metrics`` show.
+
+Overall health (:func:`overall`), first match wins:
+
+- ``offline``: this machine is offline (no upstream host answers);
+- ``unhealthy``: more providers offline than online, or most of the last hour's
+  requests failed (at least :data:`MIN_REQUESTS` of them);
+- ``degraded``: any provider offline, more than a fifth of the checked providers not
+  online (degraded, offline or empty), or a fifth of the last hour's requests failed;
+- ``healthy``: otherwise. "43 of 43 requests failed" is never healthy.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +28,9 @@ except ImportError:  # pragma: no cover
     resource = None  # type: ignore[assignment]
 
 WINDOW_SECONDS = 3600
+MIN_REQUESTS = 5
+#: statuses the counts report (everything a provider can be after a run)
+COUNTED = ("online", "degraded", "offline", "empty", "idle", "unknown")
 
 
 class RequestLog:
@@ -43,8 +56,9 @@ class RequestLog:
 
 
 def status_counts(health: HealthMonitor, provider_ids: Iterable[str]) -> dict[str, int]:
-    """Providers online / degraded / offline."""
-    counts = {"online": 0, "degraded": 0, "offline": 0}
+    """Providers per status: online, degraded, offline, empty, idle, unknown (the status
+    bar and the Providers page read the same numbers)."""
+    counts = dict.fromkeys(COUNTED, 0)
     for pid in provider_ids:
         s = health.get(pid).status
         if s in counts:
@@ -52,18 +66,31 @@ def status_counts(health: HealthMonitor, provider_ids: Iterable[str]) -> dict[st
     return counts
 
 
+def overall(counts: dict[str, int], requests: RequestLog, network_online: bool = True) -> str:
+    """healthy / degraded / unhealthy / offline (rules in the module docstring)."""
+    if not network_online:
+        return "offline"
+    checked = sum(counts.get(s, 0) for s in ("online", "degraded", "offline", "empty"))
+    failed_share = requests.failed / requests.total if requests.total >= MIN_REQUESTS else 0.0
+    if counts["offline"] > counts["online"] or failed_share > 0.5:
+        return "unhealthy"
+    not_online = checked - counts["online"]
+    if counts["offline"] or (checked and not_online / checked > 0.2) or failed_share > 0.2:
+        return "degraded"
+    return "healthy"
+
+
 def system_metrics(health: HealthMonitor, provider_ids: Sequence[str], requests: RequestLog,
-                   db_size_bytes: int) -> dict[str, Any]:
+                   db_size_bytes: int, network_online: bool = True) -> dict[str, Any]:
     """The ``system_metrics`` row: counts, average response time, requests, health."""
     counts = status_counts(health, provider_ids)
     times = [h.response_time_ms for h in health.providers.values() if h.response_time_ms]
-    overall = ("healthy" if counts["offline"] == 0 else
-               "degraded" if counts["online"] >= counts["offline"] else "unhealthy")
     return {"total_providers": len(provider_ids), "online_count": counts["online"],
             "degraded_count": counts["degraded"], "offline_count": counts["offline"],
             "avg_response_time_ms": round(sum(times) / len(times), 1) if times else None,
             "total_requests_hour": requests.total, "failed_requests_hour": requests.failed,
-            "system_health": overall, "db_size_bytes": db_size_bytes,
+            "system_health": overall(counts, requests, network_online),
+            "db_size_bytes": db_size_bytes,
             "memory_rss_mb": rss_mb()}
 
 

@@ -65,6 +65,7 @@ class Actions:
             "set_pool_order": (True, lambda m: api.set_pool_order(_text(m, "pool"),
                                                                   _strings(m, "order"))),
             "raise_alert": (True, self._raise_alert),
+            "backfill": (True, self._backfill),
             "score_text": (False, self._score_text),
         }
         self.names = tuple(self.table)
@@ -104,6 +105,13 @@ class Actions:
             raise ValueError("severity must be info, warning or critical")
         return await self.api.raise_alert(_text(msg, "alert_type", 60), severity,
                                           _text(msg, "message", 2000))
+
+    async def _backfill(self, msg: dict[str, Any]) -> ActionResult:
+        days = msg.get("days", 30)
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650:
+            raise ValueError("days must be a whole number from 1 to 3650")
+        symbols = _strings(msg, "symbols", 50) if msg.get("symbols") is not None else None
+        return await self.api.backfill(symbols, days)
 
     async def _score_text(self, msg: dict[str, Any]) -> ActionResult:
         scored = await self.api.score_text(_text(msg, "text", 5000))

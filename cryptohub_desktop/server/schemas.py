@@ -38,7 +38,10 @@ def ref(name: str) -> Schema:
 
 
 PROVIDER_STATUS = {"type": "string",
-                   "enum": ["online", "degraded", "offline", "unknown", "needs_key", "disabled"]}
+                   "enum": ["online", "degraded", "offline", "empty", "idle", "unknown",
+                            "needs_key", "disabled"],
+                   "description": "empty: answered with no usable records; idle: had no "
+                                  "input and asked nobody"}
 
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(error={"type": "string", "description": "machine-readable code"},
@@ -47,10 +50,14 @@ SCHEMAS: dict[str, Schema] = {
                   degraded={**arr({"type": "string", "enum": ["redis", "leases"]}),
                             "description": "team hub parts that cannot be reached now"}),
     "Status": obj(
-        status={"type": "string", "enum": ["healthy", "degraded", "unhealthy"]}, timestamp=TS,
+        status={"type": "string", "enum": ["healthy", "degraded", "unhealthy", "offline"],
+                "description": "offline: this machine reaches no upstream host"},
+        timestamp=TS,
         database={"type": "string", "enum": ["connected", "unavailable"]},
         total_providers=INT, online_providers=INT, degraded_providers=INT,
-        offline_providers=INT, uptime_seconds=NUM,
+        offline_providers=INT, empty_providers=INT, idle_providers=INT,
+        network=obj(online=BOOL, since=TS_N, detail=STR, unreachable_providers=arr(STR)),
+        uptime_seconds=NUM,
         system_metrics=obj(total_providers=INT, online_count=INT, degraded_count=INT,
                            offline_count=INT, avg_response_time_ms=N("number"),
                            total_requests_hour=INT, failed_requests_hour=INT,
@@ -58,6 +65,7 @@ SCHEMAS: dict[str, Schema] = {
                            server_clients=INT)),
     "Providers": obj(providers=arr(obj(
         id=STR, name=STR, category=STR, status=PROVIDER_STATUS,
+        status_reason={**STR, "description": "why this status, one line (empty if online)"},
         response_time_ms=N("number"), success_rate={**N("number"), "description": "percent"},
         last_check=TS_N, last_success=TS_N, requires_key=BOOL, key_configured=BOOL,
         key_state={"type": "string", "enum": ["not_needed", "present", "missing"]},
@@ -67,9 +75,12 @@ SCHEMAS: dict[str, Schema] = {
         provider=STR, limit_type=STR, limit_value=INT, current_usage=INT, percentage=NUM,
         reset_time=TS_N, warning={**BOOL, "description": "true at >= 80%"}))),
     "Schedule": obj(schedule=arr(obj(
-        provider=STR, category=STR, interval=N("string"), interval_seconds=N("integer"),
-        active=BOOL, last_run=TS_N, next_run=TS_N, on_time_count=INT, late_count=INT,
-        skip_count=INT, on_time_percentage=N("number")))),
+        provider=STR, name=STR, category=STR, interval=N("string"),
+        interval_seconds=N("integer"), active=BOOL, last_run=TS_N, next_run=TS_N,
+        on_time_count=INT, late_count=INT, skip_count=INT, on_time_percentage=N("number"),
+        success_rate={**N("number"), "description": "recent runs that delivered data, %"},
+        last_outcome={"type": ["string", "null"],
+                      "enum": ["success", "failure", "empty", "idle", None]}))),
     "Freshness": {"type": "object", "description": "category -> provider name (or id with "
                   "?by=id) -> freshness; the entry holds the other key (id, or name)",
                   "additionalProperties": {"type": "object", "additionalProperties": {
@@ -88,6 +99,10 @@ SCHEMAS: dict[str, Schema] = {
         timestamp=TS, max_age_seconds=INT, deviation_threshold_pct=NUM,
         market=arr(obj(
             symbol=STR, consensus_price=N("number"), source_count=INT, outliers=arr(STR),
+            latest={"oneOf": [{"type": "null"}, obj(
+                price=N("number"), source=STR, quote=STR, timestamp=TS,
+                age_seconds=N("number"))],
+                "description": "the newest stored price of any source and any age"},
             price_change_24h=N("number"), market_cap=N("number"), volume_24h=N("number"),
             sources=arr(obj(source=STR, price=N("number"), quote=STR, timestamp=TS,
                             age_seconds=N("number"), deviation_pct=N("number"),

@@ -99,7 +99,7 @@ ENVELOPE_EXTRA = {
     "origin": {**STR, "description": "the instance that published it (its instance_id)"},
 }
 ACTIONS = ["set_enabled", "collect_now", "collect_all", "acknowledge_alerts",
-           "set_pool_strategy", "set_pool_order", "raise_alert", "score_text"]
+           "set_pool_strategy", "set_pool_order", "raise_alert", "backfill", "score_text"]
 
 WS_SCHEMAS: dict[str, Schema] = {
     **{f"Record_{cls.TABLE}": record_schema(cls) for cls in RECORD_TYPES},
@@ -156,6 +156,8 @@ WS_SCHEMAS: dict[str, Schema] = {
                               "collect_all; acknowledge_alerts {alert_ids}; "
                               "set_pool_strategy {pool, strategy}; set_pool_order {pool, "
                               "order}; raise_alert {alert_type, severity, message}; "
+                              "backfill {days, symbols?} (the hub fills the gaps of its "
+                              "candles; the result comes when it is done); "
                               "score_text {text}. All but score_text need the full token; "
                               "an integer id is echoed in the result"},
     "ActionResult": obj(type={"type": "string", "const": "result"}, id=N("integer"),

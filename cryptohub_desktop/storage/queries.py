@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from peewee import Field, Model, fn
@@ -44,6 +44,13 @@ def latest_source_prices(symbol: str, since: datetime) -> list[MarketPrice]:
               .group_by(MarketPrice.source))
     return list(MarketPrice.select().where(MarketPrice.id.in_(latest))
                 .order_by(MarketPrice.timestamp.desc()))
+
+
+def newest_price(symbol: str) -> MarketPrice | None:
+    """The newest stored price of ``symbol`` from any source, however old (uses the
+    (symbol, timestamp) index)."""
+    return (MarketPrice.select().where(MarketPrice.symbol == symbol)
+            .order_by(MarketPrice.timestamp.desc()).first())
 
 
 def consensus_of(symbol: str, rows: list[MarketPrice], now: datetime, max_age_seconds: float,
@@ -314,18 +321,21 @@ def _epoch(t: datetime) -> float:
 
 
 def chart_series(symbol: str, seconds: int, prefs: tuple[str, ...],
-                 with_ticks: bool) -> dict[str, Any]:
-    """Series of ``symbol`` over the ``seconds`` up to its newest data point: per source
-    the candles of the best interval in ``prefs`` (else its most complete one), and with
-    ``with_ticks`` the price ticks of sources without candles. Times are Unix seconds."""
+                 with_ticks: bool, end: datetime | None = None) -> dict[str, Any]:
+    """Series of ``symbol`` over the ``seconds`` up to ``end`` (default: now, so old data
+    looks old): per source the candles of the best interval in ``prefs`` (else its most
+    complete one, with volumes), and with ``with_ticks`` the price ticks of sources
+    without candles. Times are Unix seconds; ``latest`` is the newest data point stored
+    at all (to say "no data in this range, latest: ...")."""
     last_candle = OHLCV.select(fn.MAX(OHLCV.open_time)).where(OHLCV.symbol == symbol).scalar()
     last_tick = (MarketPrice.select(fn.MAX(MarketPrice.timestamp))
                  .where(MarketPrice.symbol == symbol).scalar())
     ends = [t for t in (last_candle, last_tick) if t]
-    if not ends:
-        return {"end": None, "series": []}
-    end = max(ends)
+    latest = max(ends) if ends else None
+    end = (end or utcnow()).astimezone(UTC).replace(tzinfo=None)  # naive UTC, as stored
     start = end - timedelta(seconds=seconds)
+    if latest is None or latest < start:
+        return {"end": iso(end), "start": iso(start), "latest": iso(latest), "series": []}
     counts: dict[str, dict[str, int]] = {}
     for src, iv, n in (OHLCV.select(OHLCV.source, OHLCV.interval, fn.COUNT(OHLCV.id))
                        .where(OHLCV.symbol == symbol, OHLCV.open_time >= start,
@@ -335,14 +345,15 @@ def chart_series(symbol: str, seconds: int, prefs: tuple[str, ...],
     series = []
     for src, ivs in sorted(counts.items()):
         iv = next((i for i in prefs if ivs.get(i, 0) >= 2), None) or max(ivs, key=ivs.__getitem__)
-        rows = (OHLCV.select(OHLCV.open_time, OHLCV.open, OHLCV.high, OHLCV.low, OHLCV.close)
+        rows = (OHLCV.select(OHLCV.open_time, OHLCV.open, OHLCV.high, OHLCV.low, OHLCV.close,
+                             OHLCV.volume)
                 .where(OHLCV.symbol == symbol, OHLCV.source == src, OHLCV.interval == iv,
                        OHLCV.open_time >= start, OHLCV.open_time <= end)
                 .order_by(OHLCV.open_time).tuples())
-        cols = list(zip(*rows, strict=True)) or [(), (), (), (), ()]
+        cols = list(zip(*rows, strict=True)) or [(), (), (), (), (), ()]
         series.append({"source": src, "interval": iv, "t": [_epoch(t) for t in cols[0]],
                        "open": list(cols[1]), "high": list(cols[2]), "low": list(cols[3]),
-                       "close": list(cols[4])})
+                       "close": list(cols[4]), "volume": list(cols[5])})
     if with_ticks:
         ticks: dict[str, tuple[list[float], list[float]]] = {}
         for src, ts, price in (MarketPrice.select(MarketPrice.source, MarketPrice.timestamp,
@@ -357,7 +368,7 @@ def chart_series(symbol: str, seconds: int, prefs: tuple[str, ...],
             p.append(price)
         series += [{"source": src, "interval": "tick", "t": t, "close": p}
                    for src, (t, p) in sorted(ticks.items())]
-    return {"end": iso(end), "series": series}
+    return {"end": iso(end), "start": iso(start), "latest": iso(latest), "series": series}
 
 
 def price_buckets(symbols: list[str], since: datetime,

@@ -26,6 +26,7 @@ from cryptohub_desktop.api.protocol import HubApi
 from cryptohub_desktop.config import Config
 from cryptohub_desktop.core.errors import UserError
 from cryptohub_desktop.secrets import Secrets
+from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.alert_rules import AlertRules
 from cryptohub_desktop.ui.bridge import HubBridge
 from cryptohub_desktop.ui.context import UiContext
@@ -35,6 +36,7 @@ from cryptohub_desktop.ui.state import UiState
 from cryptohub_desktop.ui.theme import Theme
 from cryptohub_desktop.ui.tray import Tray
 from cryptohub_desktop.ui.views.settings_io import read_theme
+from cryptohub_desktop.ui.widgets.table import remember_widths_in
 
 log = logging.getLogger("cryptohub.ui")
 #: benchmarks: print "first-paint <unix time>" and quit once the window painted
@@ -78,6 +80,8 @@ def build(cfg: Config, api: HubApi, secrets: Secrets, app: QApplication, state: 
         serve: starts the local server for a server config (None: no server in this run).
     """
     theme = Theme(app, read_theme(cfg, state))
+    fmt.set_zone(state.times if state.times in fmt.ZONES else "local")
+    remember_widths_in(state)
     bridge = HubBridge(api.subscribe)
     rules = AlertRules(state)
     ctl = ServerControl(api, cfg.server, serve) if serve is not None else None
@@ -85,8 +89,9 @@ def build(cfg: Config, api: HubApi, secrets: Secrets, app: QApplication, state: 
                     rules=rules, server=ctl, extra={"config": cfg})
     icon = app_icon()
     app.setWindowIcon(icon)
-    tray = Tray(icon, rules)
+    tray = Tray(icon, rules, api)
     bridge.alert.connect(tray.on_bridge_alert)
+    bridge.status_changed.connect(tray.on_bridge_status_changed)
     window = MainWindow(ctx, tray, icon)
     # the window owns the services: they are deleted with it, on the GUI thread
     for obj in (bridge, tray, ctl, theme):

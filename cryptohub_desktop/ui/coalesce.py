@@ -83,9 +83,11 @@ class Coalescer(QObject):
             log.exception("view refresh failed")
         finally:
             self.done.emit()
-        if self._again:
+        if self._again:  # poked while it ran: once more (not poke(): this task still runs)
             self._again = False
-            self.poke()
+            self.stale = True
+            if not self._closed and self._active() and not self._timer.isActive():
+                self._timer.start()
 
     def cancel(self) -> None:
         """Stop for good (shutdown): no more refreshes; a running one is cancelled."""

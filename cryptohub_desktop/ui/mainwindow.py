@@ -1,33 +1,83 @@
-"""The main window: a sidebar of views, the pages, the status bar.
+"""The main window: a menu bar, a sidebar of views, the pages, the status bar, and a
+banner when this machine is offline.
 
 Bus events (through :class:`~cryptohub_desktop.ui.bridge.HubBridge`) mark the
 pages that show that topic as stale; the visible page refreshes within 250 ms,
 hidden pages when shown. Closing the window hides it to the tray when a tray
 exists and the user did not turn that off; collection goes on.
+
+Keyboard: Ctrl+1 … Ctrl+9 and Ctrl+0 switch views (in sidebar order), F5 / Ctrl+R
+refreshes the page, Ctrl+F finds (the page's filter or search box), Ctrl+B backfills
+history, Ctrl+Shift+R collects now, F1 shows "Getting started", Ctrl+Q quits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QIcon, QPaintEvent
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
+    QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMessageBox,
+    QPushButton,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
+from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.context import UiContext
 from cryptohub_desktop.ui.statusbar import HubStatusBar
 from cryptohub_desktop.ui.tray import Tray
 from cryptohub_desktop.ui.views import VIEWS
+from cryptohub_desktop.ui.views.backfill import BackfillDialog
 from cryptohub_desktop.ui.views.base import View
+
+#: the smallest window that stays usable (a 1024 x 768 screen minus panels)
+MIN_SIZE = (960, 620)
+SHORTCUTS = [("Ctrl+1 … Ctrl+0", "switch views, in sidebar order"),
+             ("F5 or Ctrl+R", "refresh the page"), ("Ctrl+F", "find on the page"),
+             ("Ctrl+B", "backfill price history"), ("Ctrl+Shift+R", "collect now"),
+             ("F1", "getting started"), ("Ctrl+W", "close the window (to the tray)"),
+             ("Ctrl+Q", "quit")]
+
+
+class OfflineBanner(QFrame):
+    """Says once, above every page, that this machine is offline."""
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        ctx.theme.style(self, "banner")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.details = QPushButton("Providers…")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(12, 6, 8, 6)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.details)
+        self.hide()
+
+    def show_state(self, net: dict[str, Any]) -> None:
+        if net.get("online", True):
+            self.hide()
+            return
+        since = fmt.short(net.get("since")) if net.get("since") else "a moment ago"
+        n = len(net.get("unreachable_providers") or [])
+        self.label.setText(
+            f"<b>This computer is offline</b> — no data provider could be reached since "
+            f"{since} ({n} tried). Collection goes on and recovers by itself when the "
+            "network is back; what you see meanwhile is the last known data, with its age.")
+        self.show()
 
 log = logging.getLogger("cryptohub.ui")
 
@@ -58,9 +108,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Crypto Hub Desktop")
         if icon is not None:
             self.setWindowIcon(icon)
+        self.setMinimumSize(*MIN_SIZE)
         self.nav = QListWidget()
         ctx.theme.style(self.nav, "nav")
-        self.nav.setFixedWidth(184)
+        self.nav.setFixedWidth(164)
         self.nav.setIconSize(QSize(0, 0))
         self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.stack = QStackedWidget()
@@ -73,16 +124,32 @@ class MainWindow(QMainWindow):
             item.setData(Qt.ItemDataRole.UserRole, view.key)
             self.nav.addItem(item)
         self.nav.currentRowChanged.connect(self.on_nav_row_changed)
+        self.banner = OfflineBanner(ctx)
+        self.banner.details.clicked.connect(lambda: self.show_view("providers"))
+        right = QWidget()
+        rlay = QVBoxLayout(right)
+        rlay.setContentsMargins(0, 0, 0, 0)
+        rlay.setSpacing(0)
+        rlay.addWidget(self.banner)
+        rlay.addWidget(self.stack, 1)
         central = QWidget()
         lay = QHBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(self.nav)
-        lay.addWidget(self.stack, 1)
+        lay.addWidget(right, 1)
         self.setCentralWidget(central)
         self.status = HubStatusBar(ctx.api, ctx.server, self)
         self.setStatusBar(self.status)
+        self.backfill_dialog: BackfillDialog | None = None
+        self._build_menus()
         ctx.bridge.event.connect(self.on_bridge_event)
+        ctx.bridge.status_changed.connect(lambda *_: self.status.refresh())
+        self.status.refreshed.connect(self.banner.show_state)
+        for view in self.views.values():
+            view.status_message.connect(self.say)
+            if hasattr(view, "backfill_requested"):
+                view.backfill_requested.connect(self.open_backfill)  # type: ignore[attr-defined]
         self._prices = QTimer(self)
         self._prices.setSingleShot(True)
         self._prices.setInterval(500)
@@ -91,10 +158,123 @@ class MainWindow(QMainWindow):
             if hasattr(view, "open_view"):
                 view.open_view.connect(self.show_view)  # type: ignore[attr-defined]
         self.resize(1280, 820)
+        self._network_shown = True
         geometry = ctx.state.geometry
         if geometry is not None:
             self.restoreGeometry(geometry)
         self.show_view(ctx.state.view if ctx.state.view in self.views else "dashboard")
+
+    # --- menus -----------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.actions: dict[str, QAction] = {}
+
+        def act(menu: Any, name: str, text: str, slot: Any, keys: Any = None) -> QAction:
+            a = QAction(text, self)
+            if keys is not None:
+                seqs = keys if isinstance(keys, list) else [keys]
+                a.setShortcuts([QKeySequence(k) for k in seqs])
+            a.triggered.connect(lambda *_: slot())
+            menu.addAction(a)
+            self.actions[name] = a
+            return a
+
+        f = bar.addMenu("&File")
+        act(f, "backfill", "&Backfill price history…", self.open_backfill, "Ctrl+B")
+        act(f, "collect", "&Collect all providers now", self.collect_now, "Ctrl+Shift+R")
+        f.addSeparator()
+        act(f, "close", "&Close window", self.close, QKeySequence.StandardKey.Close)
+        act(f, "quit", "&Quit", self.quit, QKeySequence.StandardKey.Quit)
+        v = bar.addMenu("&View")
+        for i, (key, view) in enumerate(self.views.items()):
+            act(v, f"view:{key}", view.title, lambda k=key: self.show_view(k),
+                f"Ctrl+{(i + 1) % 10}" if i < 10 else None)
+        v.addSeparator()
+        act(v, "refresh", "&Refresh", self.refresh_current, ["F5", "Ctrl+R"])
+        act(v, "find", "&Find…", self.find, QKeySequence.StandardKey.Find)
+        h = bar.addMenu("&Help")
+        act(h, "getting_started", "&Getting started", self.show_getting_started, "F1")
+        act(h, "shortcuts", "&Keyboard shortcuts", self.show_shortcuts, "Ctrl+/")
+        h.addSeparator()
+        act(h, "about", "&About Crypto Hub Desktop", self.show_about)
+
+    def quit(self) -> None:
+        self.quitting = True
+        self.close()
+
+    def collect_now(self) -> None:
+        self.say("Collecting from every provider…")
+        try:
+            task = asyncio.ensure_future(self.ctx.api.collect_all())
+        except RuntimeError:
+            return
+        task.add_done_callback(
+            lambda t: None if t.cancelled() or t.exception() else self.say(t.result().message))
+
+    def refresh_current(self) -> None:
+        view = self.current_view()
+        view.poke()
+        if hasattr(view, "reload"):
+            view.reload()  # type: ignore[attr-defined]
+        self.status.refresh()
+
+    def find(self) -> QLineEdit | None:
+        """Focus the current page's search or filter box; returns it."""
+        view = self.current_view()
+        box = getattr(view, "find_box", None)
+        box = box() if callable(box) else None
+        if box is None:
+            box = next((w for w in view.findChildren(QLineEdit)
+                        if w.isVisible() and w.placeholderText().lower().startswith(
+                            ("filter", "search", "find"))), None)
+        if box is not None:
+            box.setFocus()
+            box.selectAll()
+        else:
+            self.say("Nothing to search on this page.")
+        return box
+
+    def open_backfill(self, symbols: list[str] | None = None) -> BackfillDialog:
+        """The backfill dialog (one, non-modal)."""
+        if self.backfill_dialog is None:
+            self.backfill_dialog = BackfillDialog(self.ctx.api, self)
+            self.backfill_dialog.finished_run.connect(self.say)
+        if symbols:
+            self.backfill_dialog.symbols.setText(", ".join(symbols))
+        self.backfill_dialog.show()
+        self.backfill_dialog.raise_()
+        return self.backfill_dialog
+
+    def show_getting_started(self) -> None:
+        view = self.show_view("dashboard")
+        view.show_welcome(True)  # type: ignore[attr-defined]
+
+    def show_shortcuts(self) -> QMessageBox:
+        rows = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>"
+                       for k, v in SHORTCUTS)
+        return self._info("Keyboard shortcuts", f"<table>{rows}</table>")
+
+    def show_about(self) -> QMessageBox:
+        return self._info(
+            "About Crypto Hub Desktop",
+            f"<h3>Crypto Hub Desktop {_version()}</h3>"
+            "<p>Watches the crypto market through public data providers, stores what it "
+            "sees on this computer, checks every provider's health and serves it all to "
+            "your own scripts on localhost.</p>"
+            "<p>Keys stay in the OS keychain. Data and logs: Settings shows the folders. "
+            "Every table and chart exports to CSV (charts also to PNG).</p>")
+
+    def _info(self, title: str, html: str) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Information, title, html,
+                          QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # not exec(): no nested event loop under qasync
+        return box
+
+    def say(self, text: str) -> None:
+        """A passing message in the status bar (exports, backfill, collect)."""
+        self.status.showMessage(text, 8000)
 
     # --- navigation ------------------------------------------------------------------
     def show_view(self, key: str, focus: Any = None) -> View:
@@ -122,8 +302,15 @@ class MainWindow(QMainWindow):
         for view in self.views.values():
             if topic in view.topics:
                 view.poke()
+        if topic == "health_checker" and data.get("event") == "network":
+            self.show_network(data)
         if topic == "market_data" and self.ctx.rules.prices and not self._prices.isActive():
             self._prices.start()
+
+    def show_network(self, net: dict[str, Any] | None = None) -> None:
+        """Show or hide the offline banner (from an event, or the hub's memory)."""
+        self.banner.show_state(net if net is not None else self.ctx.api.network())
+        self.status.refresh()
 
     def on_prices_timeout(self) -> None:
         """Check the price-threshold rules against the hub's consensus prices."""
@@ -164,3 +351,10 @@ class MainWindow(QMainWindow):
         self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
         self.raise_()
         self.activateWindow()
+
+
+def _version() -> str:
+    try:
+        return version("cryptohub-desktop")
+    except PackageNotFoundError:  # a source checkout without metadata
+        return ""

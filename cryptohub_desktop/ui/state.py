@@ -1,5 +1,6 @@
 """What the window remembers across restarts (QSettings): geometry, selected view,
-chart range/mode/symbol, close-to-tray, alert rules.
+chart range/mode/symbol, close-to-tray, alert rules, the getting-started panel, the
+time zone of times shown, and column widths the user set by hand.
 
 Settings that change the engine (intervals, server, watchlist ...) live in the
 TOML config instead (:mod:`cryptohub_desktop.ui.views.settings_io`); keys live in
@@ -79,6 +80,37 @@ class UiState:
     @theme.setter
     def theme(self, value: str) -> None:
         self._s.setValue("window/theme", value)
+
+    @property
+    def welcome_done(self) -> bool:
+        """The getting-started panel was dismissed."""
+        return self._get("window/welcome_done", False, bool)
+
+    @welcome_done.setter
+    def welcome_done(self, value: bool) -> None:
+        self._s.setValue("window/welcome_done", bool(value))
+
+    @property
+    def times(self) -> str:
+        """Times shown in the local zone ("local") or in UTC ("utc")."""
+        return self._get("window/times", "local", str)
+
+    @times.setter
+    def times(self, value: str) -> None:
+        self._s.setValue("window/times", value)
+
+    def column_widths(self, table: str) -> dict[str, int]:
+        """Column widths the user set by hand in ``table`` (column key -> pixels)."""
+        raw = self._get(f"tables/{table}", "", str)
+        try:
+            value = json.loads(raw) if raw else {}
+        except ValueError:
+            return {}
+        return {str(k): int(v) for k, v in value.items()
+                if isinstance(v, int | float)} if isinstance(value, dict) else {}
+
+    def set_column_widths(self, table: str, widths: dict[str, int]) -> None:
+        self._s.setValue(f"tables/{table}", json.dumps(widths))
 
     # --- chart -----------------------------------------------------------------------
     @property

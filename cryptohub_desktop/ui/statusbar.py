@@ -1,14 +1,38 @@
-"""The status bar: providers online / degraded / offline, server, database size."""
+"""The status bar: this machine's network, providers by status, server, database size.
+
+Counts come from the hub's memory (``HubApi.counts``), the same numbers the Providers
+page's summary shows, so the two always agree; the bar refreshes every 2 s and at once
+when a provider's status changes.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+from typing import Any
+
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from cryptohub_desktop.api.protocol import HubApi
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.server_ctl import ServerControl
 from cryptohub_desktop.ui.theme import STATUS_COLORS
+
+#: statuses the bar counts, in order (zero counts of the last three are left out)
+SHOWN = ("online", "degraded", "offline", "empty", "idle", "unknown")
+LABELS = {"empty": "empty", "idle": "idle", "unknown": "not checked"}
+
+
+def counts_text(c: dict[str, int], html: bool = True) -> str:
+    """"● 31 online  ● 2 degraded  ● 0 offline  ● 1 empty" (the Providers page uses it)."""
+    parts = []
+    for s in SHOWN:
+        n = c.get(s, 0)
+        if s not in ("online", "degraded", "offline") and not n:
+            continue
+        label = f"{n} {LABELS.get(s, s)}"
+        parts.append(f"<span style='color:{STATUS_COLORS[s]}'>●</span> {label}" if html
+                     else label)
+    return " &nbsp; ".join(parts) if html else ", ".join(parts)
 
 
 class HubStatusBar(QStatusBar):
@@ -17,17 +41,23 @@ class HubStatusBar(QStatusBar):
     Args:
         api: the hub.
         server: the server controller, or None when the server is not part of this run.
+
+    Signals:
+        refreshed(dict): the bar was refreshed; the hub's network state (``HubApi.network``).
     """
+
+    refreshed = Signal(dict)
 
     def __init__(self, api: HubApi, server: ServerControl | None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.api = api
         self.server = server
+        self.network = QLabel()
         self.counts = QLabel()
         self.server_label = QLabel()
         self.db = QLabel()
-        for w in (self.counts, self.server_label, self.db):
+        for w in (self.network, self.counts, self.server_label, self.db):
             self.addPermanentWidget(w)
         if server is not None:
             server.changed.connect(self.refresh)
@@ -38,12 +68,16 @@ class HubStatusBar(QStatusBar):
         self.refresh()
 
     def refresh(self) -> None:
-        c = self.api.counts()
-        dot = "<span style='color:{}'>●</span>"
-        self.counts.setText(
-            f"{dot.format(STATUS_COLORS['online'])} {c['online']} online &nbsp; "
-            f"{dot.format(STATUS_COLORS['degraded'])} {c['degraded']} degraded &nbsp; "
-            f"{dot.format(STATUS_COLORS['offline'])} {c['offline']} offline")
+        net: dict[str, Any] = self.api.network() if self.api.ready else {"online": True}
+        if net.get("online", True):
+            self.network.hide()
+        else:
+            self.network.setText(f"<span style='color:{STATUS_COLORS['offline']}'>"
+                                 f"<b>Offline</b></span> since {fmt.short(net.get('since'))}")
+            self.network.setToolTip(str(net.get("detail") or ""))
+            self.network.show()
+        self.counts.setText(counts_text(self.api.counts()))
         self.server_label.setText(self.server.describe() if self.server else "Server off")
         size = self.api.database_size()
         self.db.setText(f"Database {fmt.size(size)}" if size is not None else "Database opening…")
+        self.refreshed.emit(net)

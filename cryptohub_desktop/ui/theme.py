@@ -21,8 +21,22 @@ STATUS_COLORS = {
     "unknown": "#868e96",
     "needs_key": "#4c6ef5",
     "disabled": "#868e96",
+    "empty": "#ae3ec9",
+    "idle": "#1098ad",
 }
-STATUS_LABELS = {"needs_key": "needs key"}
+STATUS_LABELS = {"needs_key": "needs key", "empty": "empty answer", "idle": "idle (no input)",
+                 "unknown": "not checked yet"}
+#: what each status means, for tooltips and the legend
+STATUS_HELP = {
+    "online": "answers with data",
+    "degraded": "the last run failed, fewer than 80 % of the recent runs succeeded, or slow",
+    "offline": "3 failures in a row, or cannot be reached while this machine is offline",
+    "empty": "answered, but nothing usable came out (counts as a failed run)",
+    "idle": "had no input to work on (no headline, no price yet) and asked nobody",
+    "unknown": "not run since the app started",
+    "needs_key": "waits for its API key (Settings → API keys)",
+    "disabled": "switched off",
+}
 
 GREEN, AMBER, RED = "#2f9e44", "#e8a317", "#e03131"
 UP, DOWN = "#2f9e44", "#e03131"
@@ -31,9 +45,15 @@ SERIES = ["#4c6ef5", "#f08c00", "#2f9e44", "#ae3ec9", "#1098ad", "#e03131", "#74
           "#d6336c", "#495057", "#fab005"]
 
 _LIGHT = {"window": "#f4f5f7", "base": "#ffffff", "alt": "#f1f3f5", "text": "#1f2328",
-          "button": "#e9ecef", "highlight": "#4c6ef5", "mid": "#ced4da", "muted": "#6c757d"}
-_DARK = {"window": "#1e2126", "base": "#16181c", "alt": "#22262c", "text": "#e6e8eb",
-         "button": "#2b3038", "highlight": "#5c7cfa", "mid": "#3a4049", "muted": "#98a1ab"}
+          "button": "#e9ecef", "highlight": "#4c6ef5", "mid": "#ced4da", "muted": "#6c757d",
+          "light": "#ffffff", "midlight": "#f8f9fa", "dark": "#adb5bd", "shadow": "#868e96",
+          "banner": "#fff3bf", "banner_text": "#5c3c00"}
+# Fusion draws the frames of text fields, drop-downs and check boxes in the window colour
+# darkened by 40 %: fields a little lighter than the window keep those frames visible
+_DARK = {"window": "#1b1e23", "base": "#262a31", "alt": "#2c3139", "text": "#e6e8eb",
+         "button": "#30353e", "highlight": "#5c7cfa", "mid": "#4a515c", "muted": "#9aa3ad",
+         "light": "#454c57", "midlight": "#383e47", "dark": "#0f1114", "shadow": "#000000",
+         "banner": "#5c3c00", "banner_text": "#fff3bf"}
 
 
 def status_color(status: str) -> QColor:
@@ -41,7 +61,7 @@ def status_color(status: str) -> QColor:
 
 
 def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)
+    return STATUS_LABELS.get(status, status.replace("_", " "))
 
 
 def bar_color(percentage: float) -> str:
@@ -108,7 +128,9 @@ class Theme(QObject):
                        (role.WindowText, "text"), (role.Button, "button"),
                        (role.ButtonText, "text"), (role.ToolTipBase, "base"),
                        (role.ToolTipText, "text"), (role.Highlight, "highlight"),
-                       (role.Mid, "mid"), (role.PlaceholderText, "muted")):
+                       (role.Mid, "mid"), (role.PlaceholderText, "muted"),
+                       (role.Light, "light"), (role.Midlight, "midlight"), (role.Dark, "dark"),
+                       (role.Shadow, "shadow")):
             pal.setColor(r, QColor(c[key]))
         pal.setColor(role.HighlightedText, QColor("#ffffff"))
         pal.setColor(role.Link, QColor(c["highlight"]))
@@ -138,15 +160,25 @@ class Theme(QObject):
 #: sheet would restyle every widget through QStyleSheetStyle (+0.4 s at start-up)
 _SHEETS = {
     "nav": """
-QListWidget {{ border: none; background: {alt}; font-size: 10.5pt; padding-top: 6px; }}
-QListWidget::item {{ padding: 7px 10px; border-radius: 4px; margin: 1px 6px; }}
+QListWidget {{ border: none; background: {alt}; font-size: 10pt; padding-top: 6px; }}
+QListWidget::item {{ padding: 7px 8px; border-radius: 4px; margin: 1px 4px; }}
 QListWidget::item:selected {{ background: {highlight}; color: white; }}
 """,
     "toolbar": """
-QToolButton {{ padding: 2px 6px; border: 1px solid {mid}; border-radius: 3px;
+QToolButton {{ padding: 2px 4px; border: 1px solid {mid}; border-radius: 3px;
               background: {button}; }}
 QToolButton[popupMode="2"] {{ padding-right: 16px; }}
 QToolButton:checked {{ background: {highlight}; color: white; border-color: {highlight}; }}
+""",
+    "welcome": """
+QFrame {{ background: {base}; border: 1px solid {highlight}; border-radius: 4px; }}
+QLabel {{ border: none; }}
+""",
+    "banner": """
+QFrame {{ background: {banner}; border-radius: 4px; }}
+QLabel {{ color: {banner_text}; }}
+QPushButton {{ color: {banner_text}; background: transparent; border: 1px solid {banner_text};
+              border-radius: 3px; padding: 2px 10px; }}
 """,
 }
 _SCALE = {"title": 1.35, "big": 1.6}

@@ -82,13 +82,14 @@ TEST_KEYS = {n: "test-key" for n in key_names(p.spec for p in PROVIDERS)}
 @pytest.fixture
 async def open_ui(make_hub: Callable[..., Any], tmp_path: Path,
                   qapp: QApplication) -> AsyncIterator[Callable[..., Any]]:
-    """``await open_ui(providers, keys=..., extra="")`` -> a shown window on a started hub."""
+    """``await open_ui(providers, keys=..., extra="", **make_hub options)`` -> a shown window
+    on a started hub (``mount=False, options={...}`` point providers elsewhere)."""
     opened: list[Ui] = []
     make_app()  # the app's settings (no quitting when the last window closes)
 
     async def factory(providers: Sequence[Any], keys: dict[str, str] | None = None,
-                      extra: str = "", server: bool = False) -> Ui:
-        hub = await make_hub(providers, extra=extra, keys=keys)
+                      extra: str = "", server: bool = False, **hub_options: Any) -> Ui:
+        hub = await make_hub(providers, extra=extra, keys=keys, **hub_options)
         state_path = tmp_path / "ui.ini"
         state = UiState(state_path)
         state.close_to_tray = False

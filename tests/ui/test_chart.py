@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime
 
 import numpy as np
 
 from cryptohub_desktop.ui.widgets.candles import CandlestickItem, bucket
 from cryptohub_desktop.ui.widgets.price_chart import PriceChart, Series
+from cryptohub_desktop.ui.widgets.time_axis import tick_text
 
 YEAR_OF_MINUTES = 365 * 24 * 60
 
 
-def _candles(n: int, start: float = 1.7e9) -> Series:
+def _candles(n: int, start: float = 1.7e9, volume: bool = False) -> Series:
+    """A price path of ``n`` 1-minute candles (a geometric walk, for drawing tests)."""
     rng = np.random.default_rng(1)
     t = start + 60.0 * np.arange(n)
     close = 50000 + np.cumsum(rng.normal(0, 20, n))
     open_ = np.concatenate([[close[0]], close[:-1]])
     return Series("binance", t, close, open_, np.maximum(open_, close) + 5,
-                  np.minimum(open_, close) - 5, "1m")
+                  np.minimum(open_, close) - 5, "1m",
+                  volume=np.full(n, 3.0) if volume else None)
 
 
 def test_bucket_keeps_ohlc_rules():
@@ -72,7 +76,8 @@ async def test_lines_crosshair_and_export(qtbot, tmp_path):
     assert f"binance {a.close[100]:,.2f}" in text and f"kraken {a.close[100] + 10:,.2f}" in text
     out = chart.export_csv(tmp_path / "c.csv")
     rows = list(csv.reader(out.read_text().splitlines()))
-    assert rows[0] == ["time", "source", "interval", "open", "high", "low", "close"]
+    assert rows[0] == ["time_utc", "source", "interval", "open", "high", "low", "close",
+                       "volume"]
     assert len(rows) == 1 + 1200
     png = chart.export_png(tmp_path / "c.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -97,3 +102,69 @@ async def test_range_follows_until_the_user_pans(qtbot):
     chart.set_series([_candles(3 * 24 * 60 + 10)])
     chart.apply_pending()
     assert chart.vb.viewRange()[0][1] < s.t[200]
+
+
+async def test_png_export_has_a_title_and_no_crosshair(qtbot, tmp_path):
+    """The exported image is the same whether or not the crosshair is showing, and it
+    carries a title line above the plot."""
+    chart = PriceChart()
+    qtbot.addWidget(chart)
+    chart.resize(900, 500)
+    chart.show()
+    s = _candles(600, volume=True)
+    chart.set_series([s])
+    chart.apply_pending()
+    plain = chart.image("BTC · 24h").toImage()
+    chart.show_crosshair(float(s.t[300]), float(s.close[300]))
+    assert chart.vline.isVisible()
+    crossed = chart.image("BTC · 24h").toImage()
+    assert crossed == plain
+    assert chart.vline.isVisible()  # the live chart keeps its crosshair
+    assert plain.height() > chart.plot.height()  # the title line above the plot
+
+
+async def test_volume_pane_and_csv_volume(qtbot, tmp_path):
+    """Candles with volume show volume bars under the price; CSV rows carry the volume."""
+    chart = PriceChart()
+    qtbot.addWidget(chart)
+    chart.resize(900, 500)
+    chart.show()
+    chart.set_series([_candles(120, volume=True)])
+    chart.apply_pending()
+    assert chart.volume_shown
+    assert len(chart.volume_bars) == 120
+    assert chart.volume_bars.visible_max() == 3.0
+    rows = list(csv.reader(chart.export_csv(tmp_path / "v.csv").read_text().splitlines()))
+    assert rows[1][-1] == "3.0"
+    chart.set_series([_candles(120)])  # no volume: no empty pane
+    chart.apply_pending()
+    assert not chart.volume_shown and len(chart.volume_bars) == 0
+
+
+async def test_a_single_point_source_is_drawn(qtbot):
+    """A source with one price is drawn as a dot, not left invisible."""
+    chart = PriceChart()
+    qtbot.addWidget(chart)
+    one = Series("kraken", np.array([1.7e9]), np.array([50000.0]), interval="tick")
+    chart.set_series([_candles(60), one])
+    chart.apply_pending()
+    item = next(i for i in chart.item.listDataItems() if i.name() == "kraken")
+    assert item.opts["symbol"] == "o"
+    assert len(item.getData()[0]) == 1
+
+
+async def test_range_ends_at_now_and_axis_carries_the_year(qtbot):
+    """With a window ending now, 24 h of old data is placed where it belongs (far left,
+    nothing drawn in range), and tick texts of another year carry that year."""
+    chart = PriceChart()
+    qtbot.addWidget(chart)
+    now = datetime.now(UTC).timestamp()
+    chart.set_window(now - 86400, now)
+    chart.set_range("24h")
+    chart.set_series([_candles(600, start=now - 200 * 86400)])
+    chart.apply_pending()
+    x0, x1 = chart.vb.viewRange()[0]
+    assert x1 >= now and x0 <= now - 86400 < x0 + 86400 * 0.05
+    assert tick_text(datetime(2025, 5, 17, tzinfo=UTC), 86400, 2026) == "17 May 2025"
+    assert tick_text(datetime(2026, 5, 17, tzinfo=UTC), 86400, 2026) == "17 May"
+    assert tick_text(datetime(2025, 5, 1, tzinfo=UTC), 31 * 86400, 2026) == "May 2025"

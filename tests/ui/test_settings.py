@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 
 from cryptohub_desktop.secrets import SERVICE
+from tests.replay import Fault
 from tests.ui.conftest import by_id, next_signal
 
 KEY = "sk-live-9f8e7d6c5b4a39281706"
@@ -41,11 +42,11 @@ async def test_settings_are_written_to_the_config_file(open_ui):
     TOML file and applied to the running hub."""
     ui = await open_ui(by_id("coingecko"))
     view = ui.window.show_view("settings")
-    view.intervals["news"].setCurrentText("every_5_min")
+    view.intervals["news"].setCurrentText("every 5 min")
     view.retention.setValue(30)
     view.watchlist.setText("btc, eth sol")
     view.port.setValue(7999)
-    view.theme_combo.setCurrentText("dark")
+    view.theme_combo.setCurrentIndex(view.theme_combo.findData("dark"))
     assert await view.save(), view.message.text()
     raw = tomllib.loads(ui.hub.config.path.read_text())
     assert raw["schedule"]["news"] == "every_5_min"
@@ -63,7 +64,7 @@ async def test_bad_settings_leave_the_file_alone(open_ui):
     ui = await open_ui(by_id("coingecko"))
     before = ui.hub.config.path.read_text()
     view = ui.window.show_view("settings")
-    view.intervals["news"].setCurrentText("sometimes")
+    view.intervals["news"].setEditText("sometimes")
     assert not await view.save()
     assert "Not saved" in view.message.text() and "sometimes" in view.message.text()
     assert ui.hub.config.path.read_text() == before
@@ -81,3 +82,62 @@ async def test_server_token_is_masked_and_copyable(open_ui, qapp):
     assert view.token.echoMode() == view.token.EchoMode.Normal
     view.copy_token.click()
     assert qapp.clipboard().text() == token
+
+
+async def test_intervals_read_as_words(open_ui):
+    """The interval drop-downs say "every 1 min", not the file's "every_1_min"."""
+    ui = await open_ui(by_id("coingecko"))
+    view = ui.window.show_view("settings")
+    combo = view.intervals["market_data"]
+    assert combo.currentText() == "every 1 min"
+    assert [combo.itemText(i) for i in range(combo.count())][:3] == [
+        "every 30 s", "every 1 min", "every 2 min"]
+    assert all("_" not in combo.itemText(i) for i in range(combo.count()))
+
+
+async def test_theme_applies_at_once(open_ui):
+    """Picking the dark theme repaints at once, before Save, and is remembered."""
+    ui = await open_ui(by_id("coingecko"))
+    view = ui.window.show_view("settings")
+    assert not ui.ctx.theme.dark
+    view.theme_combo.setCurrentIndex(view.theme_combo.findData("dark"))
+    assert ui.ctx.theme.dark
+    assert ui.ctx.state.theme == "dark"
+
+
+async def test_saving_keeps_the_users_comments(open_ui):
+    """Save rewrites only the changed values: the user's comments and layout stay."""
+    ui = await open_ui(by_id("coingecko"))
+    path = ui.hub.config.path
+    path.write_text("# my own notes about this hub\n" + path.read_text()
+                    + "\n[retention]\ndays = 90  # three months is enough\n")
+    view = ui.window.show_view("settings")
+    view.retention.setValue(30)
+    assert await view.save(), view.message.text()
+    text = path.read_text()
+    assert text.startswith("# my own notes about this hub\n")
+    assert "days = 30  # three months is enough" in text
+    assert tomllib.loads(text)["retention"]["days"] == 30
+
+
+async def test_keychain_wording_follows_the_keychain(open_ui):
+    """"Kept in the keychain" is only said when there is a keychain."""
+    ui = await open_ui(by_id("coingecko"))
+    view = ui.window.show_view("settings")
+    await view.refresh()
+    assert "Kept in the keychain" in view.token_note.text()
+    ui.ctx.secrets._backend.priority = 0  # what keyring's "fail" backend reports
+    await view.refresh()
+    assert "Kept in the keychain" not in view.token_note.text()
+    assert "No keychain" in view.token_note.text()
+
+
+async def test_test_key_errors_are_plain_words(open_ui, replay):
+    """A key test whose connection breaks says so in words, not "[Errno 104]"."""
+    ui = await open_ui(by_id("etherscan"), keys={"ETHERSCAN_KEY_1": "k" * 20})
+    replay.fault("/etherscan", Fault(reset=True))
+    view = ui.window.show_view("settings")
+    await view.refresh()
+    assert await view.keys.test_key("ETHERSCAN_KEY_1") == "failure"
+    text = view.keys.rows["ETHERSCAN_KEY_1"].result.text()
+    assert "could not connect" in text and "Errno" not in text

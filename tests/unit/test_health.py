@@ -77,3 +77,41 @@ def test_freshness_states():
     hm.record("p", ok=True, when=now, data_time=now - timedelta(minutes=1))
     assert hm.freshness("p", 60, now)[1] == "fresh"
     assert hm.freshness("p", 60, now + timedelta(minutes=10)) == (11.0, "stale")
+
+
+def test_empty_answer_is_not_success_and_not_offline():
+    """An answer with nothing usable is "empty": it lowers the success rate, says why,
+    and never counts toward offline."""
+    hm = HealthMonitor()
+    hm.record("p", ok=True, when=utcnow(), response_time_ms=100)
+    for _ in range(4):
+        hm.record_empty("p", when=utcnow(), response_time_ms=90, reason="answered, no rows")
+    h = hm.get("p")
+    assert (h.status, h.reason) == ("empty", "answered, no rows")
+    assert h.success_rate == 20.0
+    assert h.consecutive_failures == 0 and not hm.circuit_open("p")
+
+
+def test_idle_leaves_the_success_rate_alone():
+    """A run with no input is idle: neither success nor failure."""
+    hm = HealthMonitor()
+    hm.record_idle("p", when=utcnow(), reason="no input")
+    assert hm.get("p").status == "idle"
+    assert hm.get("p").success_rate is None
+
+
+def test_unreachable_while_the_machine_is_offline_is_offline_at_once():
+    """One unanswered request while the machine is offline makes a provider offline, and
+    coming back online closes its circuit."""
+    clock = FakeClock()
+    hm = HealthMonitor(clock=clock)
+    hm.record("p", ok=False, when=utcnow(), error_type="connection_error", unreachable=True)
+    assert hm.get("p").status == "degraded"  # one provider: its own problem so far
+    assert hm.on_network(False) == ["p"]
+    assert hm.get("p").status == "offline"
+    for _ in range(2):
+        hm.record("p", ok=False, when=utcnow(), error_type="connection_error",
+                  unreachable=True)
+    assert hm.circuit_open("p")
+    hm.on_network(True)
+    assert not hm.circuit_open("p")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor
 
 from cryptohub_desktop.ui import fmt
+from cryptohub_desktop.ui.freshness import age_text, stale_color
 from cryptohub_desktop.ui.models.table import Column, Row, RowsModel
 from cryptohub_desktop.ui.theme import AMBER, DOWN, GREEN, RED, UP
 
@@ -17,7 +18,8 @@ def _sentiment_color(row: Row) -> QColor | None:
 
 
 NEWS = [
-    Column("published_at", "Published", fmt=fmt.local),
+    Column("published_at", "Published", fmt=fmt.short,
+           tooltip=lambda r: f"{fmt.local(r['published_at'])} ({fmt.ago(r['published_at'])})"),
     Column("source", "Source"),
     Column("title", "Title", tooltip=lambda r: r.get("summary") or r.get("title")),
     Column("sentiment", "Sentiment", color=_sentiment_color),
@@ -31,7 +33,8 @@ def news_model() -> RowsModel:
 
 
 WHALES = [
-    Column("timestamp", "Time", fmt=lambda v: fmt.local(v, True)),
+    Column("timestamp", "Time", fmt=fmt.short,
+           tooltip=lambda r: f"{fmt.local(r['timestamp'], True)} ({fmt.ago(r['timestamp'])})"),
     Column("blockchain", "Chain"),
     Column("symbol", "Asset"),
     Column("amount", "Amount", fmt=lambda v: fmt.number(v, 2 if abs(v) >= 1000 else 4),
@@ -60,7 +63,8 @@ GAS = [
     Column("fast", "Fast", fmt=_gas, numeric=True),
     Column("unit", "Unit"),
     Column("source", "Source"),
-    Column("timestamp", "Updated", fmt=fmt.ago, tooltip=lambda r: fmt.local(r["timestamp"])),
+    Column("timestamp", "Updated", value=age_text("gas"), color=stale_color("gas"),
+           tooltip=lambda r: fmt.local(r["timestamp"])),
 ]
 
 
@@ -79,7 +83,8 @@ NODES = [
     Column("block_height", "Block height", fmt=lambda v: f"{v:,}", numeric=True),
     Column("lag_blocks", "Lag (blocks)", numeric=True, color=_lag_color),
     Column("response_time_ms", "Response", fmt=fmt.ms, numeric=True),
-    Column("timestamp", "Checked", fmt=fmt.ago, tooltip=lambda r: fmt.local(r["timestamp"])),
+    Column("timestamp", "Checked", value=age_text("block"), color=stale_color("block"),
+           tooltip=lambda r: fmt.local(r["timestamp"])),
 ]
 
 
@@ -91,11 +96,13 @@ EXPLORERS = [
     Column("blockchain", "Chain"),
     Column("latest_block", "Latest block", fmt=lambda v: f"{v:,}", numeric=True),
     Column("mempool_size", "Mempool", fmt=lambda v: f"{v:,}", numeric=True),
-    Column("network_hashrate", "Hashrate", fmt=fmt.compact, numeric=True),
+    Column("network_hashrate", "Hashrate", fmt=fmt.hashrate, numeric=True,
+           tooltip=lambda r: f"{r.get('network_hashrate') or 0:,.0f} hashes per second"),
     Column("difficulty", "Difficulty", fmt=fmt.compact, numeric=True),
     Column("total_transactions", "Transactions", fmt=fmt.compact, numeric=True),
     Column("source", "Source"),
-    Column("timestamp", "Updated", fmt=fmt.ago, tooltip=lambda r: fmt.local(r["timestamp"])),
+    Column("timestamp", "Updated", value=age_text("explorer"), color=stale_color("explorer"),
+           tooltip=lambda r: fmt.local(r["timestamp"])),
 ]
 
 
@@ -109,12 +116,13 @@ def _metric_value(row: Row) -> str:
 
 
 ONCHAIN = [
-    Column("metric", "Metric", fmt=lambda v: str(v).replace("_", " ")),
+    Column("metric", "Metric", fmt=fmt.metric_name, tooltip=lambda r: r.get("metric")),
     Column("chain", "Chain"),
     Column("value", "Value", numeric=True, display=_metric_value,
            tooltip=lambda r: f"{r.get('value'):,}"),
     Column("source", "Source"),
-    Column("timestamp", "Updated", fmt=fmt.ago, tooltip=lambda r: fmt.local(r["timestamp"])),
+    Column("timestamp", "Updated", value=age_text("onchain"), color=stale_color("onchain"),
+           tooltip=lambda r: fmt.local(r["timestamp"])),
 ]
 
 

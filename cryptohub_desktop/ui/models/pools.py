@@ -29,7 +29,7 @@ MEMBERS = [
     Column("use_count", "Used", numeric=True),
     Column("success_count", "Successes", numeric=True),
     Column("failure_count", "Failures", numeric=True),
-    Column("last_used", "Last used", fmt=fmt.ago),
+    Column("last_used", "Last used", fmt=fmt.ago, tooltip=lambda r: fmt.local(r["last_used"])),
 ]
 
 
@@ -38,7 +38,8 @@ def members_model() -> RowsModel:
 
 
 HISTORY = [
-    Column("timestamp", "Time", fmt=lambda v: fmt.local(v, True)),
+    Column("timestamp", "Time", fmt=fmt.short,
+           tooltip=lambda r: fmt.local(r["timestamp"], True)),
     Column("from_provider", "From", display=lambda r: r.get("from_provider") or "—"),
     Column("to_provider", "To", display=lambda r: r.get("to_provider") or "none"),
     Column("reason", "Reason", fmt=lambda v: str(v).replace("_", " ")),

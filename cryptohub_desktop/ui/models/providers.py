@@ -8,10 +8,20 @@ from PySide6.QtGui import QColor
 
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.models.table import Column, Row, RowsModel
-from cryptohub_desktop.ui.theme import AMBER, GREEN, STATUS_COLORS, status_color, status_label
+from cryptohub_desktop.ui.theme import (
+    AMBER,
+    GREEN,
+    STATUS_COLORS,
+    STATUS_HELP,
+    status_color,
+    status_label,
+)
 
 KEY_TEXT = {"not_needed": "—", "present": "present", "missing": "needs key"}
 FRESH_COLORS = {"fresh": GREEN, "stale": AMBER}
+CATEGORY_SHORT = {"market_data": "market", "blockchain_explorers": "explorers",
+                  "news": "news", "sentiment": "sentiment", "whale_tracking": "whales",
+                  "rpc_nodes": "RPC nodes", "onchain_analytics": "on-chain"}
 
 
 def provider_rows(providers: dict[str, Any], limits: dict[str, Any],
@@ -50,19 +60,44 @@ def _key_color(row: Row) -> QColor | None:
     return QColor(STATUS_COLORS["needs_key"]) if row.get("key_state") == "missing" else None
 
 
+def _status_tip(row: Row) -> str:
+    status = row.get("status") or "unknown"
+    why = row.get("status_reason") or ""
+    return f"{status_label(status)}: {why or STATUS_HELP.get(status, '')}"
+
+
+def _reason(row: Row) -> str:
+    """Why the status, or for an online provider what it last did."""
+    if row.get("status_reason"):
+        return str(row["status_reason"])
+    if row.get("status") == "online" and row.get("last_data_time"):
+        return f"newest data {fmt.ago(row['last_data_time'])}"
+    return STATUS_HELP.get(str(row.get("status")), "") if row.get("status") != "online" else ""
+
+
+def _success_text(row: Row) -> str:
+    v = row.get("success_rate")
+    if v is None:
+        return "—" if row.get("status") in ("idle", "needs_key", "disabled", "unknown") else ""
+    return fmt.pct(v, signed=False)
+
+
 COLUMNS = [
     Column("name", "Provider", tooltip=lambda r: f"{r['id']} · {r.get('docs_url', '')}"),
-    Column("status", "Status", fmt=status_label, color=lambda r: status_color(r["status"])),
-    Column("category", "Category", fmt=lambda v: str(v).replace("_", " ")),
+    Column("status", "Status", fmt=status_label, color=lambda r: status_color(r["status"]),
+           tooltip=_status_tip),
+    Column("category", "Category", fmt=lambda v: CATEGORY_SHORT.get(str(v), str(v)),
+           tooltip=lambda r: str(r.get("category", "")).replace("_", " ")),
     Column("response_time_ms", "Response", fmt=fmt.ms, numeric=True),
-    Column("success_rate", "Success", fmt=lambda v: fmt.pct(v, signed=False), numeric=True),
+    Column("success_rate", "Success", numeric=True, display=_success_text,
+           tooltip=lambda r: "share of the last 10 runs that delivered data"),
     Column("last_check", "Last check", fmt=fmt.ago, tooltip=lambda r: fmt.local(r["last_check"])),
     Column("rate_pct", "Rate limit", numeric=True, tooltip=lambda r: r.get("rate_text")),
     Column("freshness", "Freshness", value=_fresh_text,
            color=lambda r: QColor(FRESH_COLORS[r["freshness"]])
            if r.get("freshness") in FRESH_COLORS else None),
     Column("key_state", "Key", fmt=lambda v: KEY_TEXT.get(v, v), color=_key_color),
-    Column("enabled", "Enabled", fmt=lambda v: "yes" if v else "no"),
+    Column("status_reason", "Why", value=_reason, tooltip=_status_tip),
 ]
 
 

@@ -1,5 +1,6 @@
-"""Alerts: the list (acknowledge one or all) and the rules: which alerts notify on the
-desktop, and price thresholds."""
+"""Alerts: the list (acknowledge one or all) and, on a second tab, the rules: which
+alerts interrupt with a desktop notification (and after how long a provider down is
+worth it), and price thresholds."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSplitter,
+    QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -51,16 +53,34 @@ class AlertsView(View):
             self.table.tools.insertWidget(self.table.tools.count() - 2, w)
         self.summary = muted("")
 
-        rules = Card("Desktop notifications")
+        rules = Card("Desktop notifications: what may interrupt you")
+        rules.body.addWidget(muted("Every alert is listed on the first tab. A notification pops "
+                                   "up only for the kinds ticked here, once per 30 minutes "
+                                   "for the same alert, at most 3 per 10 minutes."))
         self.kind_boxes: dict[str, QCheckBox] = {}
         for kind, (label, _) in KINDS.items():
             box = QCheckBox(label)
-            box.setChecked(self.rules.notify.get(kind, True))
+            box.setChecked(self.rules.notify.get(kind, False))
             box.toggled.connect(lambda on, k=kind: self.on_kind_toggled(k, on))
             self.kind_boxes[kind] = box
             rules.body.addWidget(box)
+        down = QHBoxLayout()
+        down.addWidget(QLabel("A provider counts as down after"))
+        self.down_minutes = QSpinBox()
+        self.down_minutes.setRange(0, 24 * 60)
+        self.down_minutes.setSuffix(" min")
+        self.down_minutes.setValue(int(self.rules.down_minutes))
+        self.down_minutes.valueChanged.connect(self.on_down_minutes_changed)
+        down.addWidget(self.down_minutes)
+        down.addStretch(1)
+        rules.body.addLayout(down)
+        self.keyed = QCheckBox("Count every provider with a key as one I depend on")
+        self.keyed.setToolTip("Others: tick “Notify me when down” in Providers")
+        self.keyed.setChecked(self.rules.depend_on_keyed)
+        self.keyed.toggled.connect(self.on_keyed_toggled)
+        rules.body.addWidget(self.keyed)
         sev = QHBoxLayout()
-        sev.addWidget(QLabel("At least"))
+        sev.addWidget(QLabel("Severity at least"))
         self.severity = QComboBox()
         self.severity.addItems(SEVERITIES)
         self.severity.setCurrentText(self.rules.min_severity)
@@ -80,6 +100,7 @@ class AlertsView(View):
         self.price.setRange(0, 1e9)
         self.price.setDecimals(4)
         self.price.setPrefix("$")
+        self.price.setMaximumWidth(140)
         self.add_button = QPushButton("Add")
         self.add_button.clicked.connect(self.on_add_clicked)
         for w in (self.symbol, self.direction, self.price, self.add_button):
@@ -95,24 +116,23 @@ class AlertsView(View):
         self.rule_message = muted("")
         prices.body.addWidget(self.rule_message)
 
-        side = QVBoxLayout()
-        side.addWidget(rules)
-        side.addWidget(prices, 1)
-        sidew = QWidget()
-        sidew.setLayout(side)
-        side.setContentsMargins(0, 0, 0, 0)
-        sidew.setMinimumWidth(250)
-        sidew.setMaximumWidth(380)
-        body = QSplitter(Qt.Orientation.Horizontal)
-        body.addWidget(self.table)
-        body.addWidget(sidew)
-        body.setStretchFactor(0, 1)
-        body.setSizes([900, 320])
+        listing = QWidget()
+        llay = QVBoxLayout(listing)
+        llay.setContentsMargins(0, 6, 0, 0)
+        llay.addWidget(self.summary)
+        llay.addWidget(self.table, 1)
+        settings = QWidget()
+        slay = QHBoxLayout(settings)
+        slay.setContentsMargins(0, 6, 0, 0)
+        slay.addWidget(rules, 1)
+        slay.addWidget(prices, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(listing, "Alerts")
+        self.tabs.addTab(settings, "Notification rules")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(16, 12, 16, 12)
         lay.addWidget(heading("Alerts"))
-        lay.addWidget(self.summary)
-        lay.addWidget(body, 1)
+        lay.addWidget(self.tabs, 1)
         self._fill_prices()
 
     async def refresh(self) -> None:
@@ -146,6 +166,14 @@ class AlertsView(View):
     # --- rules ---------------------------------------------------------------------------
     def on_kind_toggled(self, kind: str, on: bool) -> None:
         self.rules.notify[kind] = on
+        self.rules.save()
+
+    def on_down_minutes_changed(self, minutes: int) -> None:
+        self.rules.down_minutes = float(minutes)
+        self.rules.save()
+
+    def on_keyed_toggled(self, on: bool) -> None:
+        self.rules.depend_on_keyed = on
         self.rules.save()
 
     def on_severity_changed(self, severity: str) -> None:

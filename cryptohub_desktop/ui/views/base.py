@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cryptohub_desktop.ui.coalesce import Coalescer
 from cryptohub_desktop.ui.context import UiContext
@@ -19,8 +19,12 @@ class View(QWidget):
 
     Args:
         ctx: the hub (as HubApi) and UI services.
+
+    Signals:
+        status_message(str): one line for the window's status bar.
     """
 
+    status_message = Signal(str)
     key = ""
     title = ""
     topics: tuple[str, ...] = ()
@@ -62,7 +66,7 @@ def muted(text: str = "") -> QLabel:
 
 
 class Card(QFrame):
-    """A titled panel."""
+    """A titled panel; :attr:`header` holds the title and any buttons beside it."""
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,8 +76,12 @@ class Card(QFrame):
         self.body = QVBoxLayout(self)
         self.body.setContentsMargins(10, 8, 10, 10)
         self.body.setSpacing(6)
-        t = QLabel(title)
-        f = QFont(t.font())
+        self.title = QLabel(title)
+        f = QFont(self.title.font())
         f.setBold(True)
-        t.setFont(f)
-        self.body.addWidget(t)
+        self.title.setFont(f)
+        self.header = QHBoxLayout()
+        self.header.setContentsMargins(0, 0, 0, 0)
+        self.header.addWidget(self.title)
+        self.header.addStretch(1)
+        self.body.addLayout(self.header)

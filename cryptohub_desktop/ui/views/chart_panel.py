@@ -1,9 +1,11 @@
 """The dashboard's chart panel: symbol, range and mode controls around the price chart,
-loading its series from ``HubApi.chart`` (remembered across restarts)."""
+loading its series from ``HubApi.chart`` (remembered across restarts). Ranges end at
+now; an empty range says when the latest data is from."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -20,10 +22,14 @@ from PySide6.QtWidgets import (
 from qasync import asyncSlot
 
 from cryptohub_desktop.api.protocol import HubApi
+from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.state import UiState
 from cryptohub_desktop.ui.theme import Theme
 from cryptohub_desktop.ui.widgets.export import ask_path
 from cryptohub_desktop.ui.widgets.price_chart import MODES, RANGES, PriceChart, Series
+
+RANGE_WORDS = {"1h": "the last hour", "24h": "the last 24 h", "7d": "the last 7 days",
+               "30d": "the last 30 days", "1y": "the last year", "max": "any range"}
 
 
 def to_series(data: dict[str, Any]) -> list[Series]:
@@ -33,9 +39,12 @@ def to_series(data: dict[str, Any]) -> list[Series]:
         t = np.asarray(s["t"], dtype=float)
         close = np.asarray(s["close"], dtype=float)
         if s.get("open") is not None:
+            vol = s.get("volume")
             out.append(Series(s["source"], t, close, np.asarray(s["open"], dtype=float),
                               np.asarray(s["high"], dtype=float),
-                              np.asarray(s["low"], dtype=float), s["interval"]))
+                              np.asarray(s["low"], dtype=float), s["interval"],
+                              volume=np.asarray([v if v is not None else np.nan for v in vol],
+                                                dtype=float) if vol else None))
         else:
             out.append(Series(s["source"], t, close, interval=s.get("interval", "tick")))
     return out
@@ -60,13 +69,15 @@ class ChartPanel(QWidget):
         theme.changed.connect(self.on_theme_changed)
         self.on_theme_changed(theme.dark)
         bar = QHBoxLayout()
-        bar.setSpacing(4)
+        bar.setSpacing(2)
         self.symbol = QComboBox()
-        self.symbol.setMinimumWidth(70)
+        self.symbol.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.symbol.setMinimumContentsLength(4)
         self.set_symbols(api.watchlist)
         self.symbol.currentTextChanged.connect(self.on_symbol_changed)
         bar.addWidget(self.symbol)
-        bar.addSpacing(6)
+        bar.addSpacing(4)
         self.ranges = QButtonGroup(self)
         for key in RANGES:
             b = QToolButton()
@@ -76,7 +87,7 @@ class ChartPanel(QWidget):
             self.ranges.addButton(b)
             bar.addWidget(b)
         self.ranges.buttonClicked.connect(self.on_range_clicked)
-        bar.addSpacing(6)
+        bar.addSpacing(4)
         self.modes = QButtonGroup(self)
         for mode in MODES:
             b = QToolButton()
@@ -125,12 +136,22 @@ class ChartPanel(QWidget):
         symbol = self.symbol.currentText()
         if not symbol or not self.api.ready:
             return
-        data = await self.api.chart(symbol, RANGES[self.chart.range_key])
+        key = self.chart.range_key
+        data = await self.api.chart(symbol, RANGES[key])
         series = await asyncio.to_thread(to_series, data)
+        start, end = fmt.when(data.get("start")), fmt.when(data.get("end"))
+        self.chart.set_window(start.timestamp() if start else None,
+                              end.timestamp() if end else None)
         if not series:
-            self.chart.set_empty_text(
-                f"No price history for {symbol} yet.\nPrices appear here as collectors run; "
-                "`cryptohub-desktop backfill` fetches past candles.")
+            latest = data.get("latest")
+            if latest:
+                self.chart.set_empty_text(
+                    f"No data for {symbol} in {RANGE_WORDS[key]}.\nLatest: "
+                    f"{fmt.local(latest)} ({fmt.ago(latest)}); choose “max” to see it.")
+            else:
+                self.chart.set_empty_text(
+                    f"No price history for {symbol} yet.\nPrices appear here as collectors "
+                    "run; File → Backfill (Ctrl+B) fetches past candles.")
         self.chart.set_series(series)
         self.loaded.emit(len(series))
 
@@ -158,10 +179,29 @@ class ChartPanel(QWidget):
         self.state.chart_mode = mode
         self.chart.set_mode(mode)
 
+    def title(self) -> str:
+        """The exported image's title line."""
+        sources = ", ".join(s.source for s in self.chart.series) or "no data"
+        end = self.chart.window_range[1] if self.chart.window_range else None
+        to = f" to {fmt.local(fmt.when(end and _iso(end)))}" if end else ""
+        return (f"{self.symbol.currentText()} · {self.chart.range_key}{to} · "
+                f"{self.chart.mode} · {sources}")
+
     def on_csv_clicked(self) -> None:
         ask_path(self, "Export chart data", f"{self.symbol.currentText()}-prices.csv",
-                 "CSV files (*.csv)", self.chart.export_csv)
+                 "CSV files (*.csv)", self.export_csv)
 
     def on_png_clicked(self) -> None:
         ask_path(self, "Export chart image", f"{self.symbol.currentText()}-chart.png",
-                 "PNG images (*.png)", self.chart.export_png)
+                 "PNG images (*.png)", self.export_png)
+
+    def export_csv(self, path: Any) -> Any:
+        return self.chart.export_csv(path)
+
+    def export_png(self, path: Any) -> Any:
+        """The chart as shown, without the crosshair, titled with symbol, range and time."""
+        return self.chart.export_png(path, self.title())
+
+
+def _iso(unix: float) -> str:
+    return datetime.fromtimestamp(unix, UTC).isoformat()

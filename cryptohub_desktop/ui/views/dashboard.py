@@ -1,19 +1,25 @@
-"""Dashboard: the watchlist, the price chart, Fear & Greed, gas and top news."""
+"""Dashboard: the watchlist (editable), the price chart with volume, Fear & Greed, gas
+and top news; every latest value with its age, stale ones marked. On the first launch
+a getting-started panel sits on top."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QEvent, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from cryptohub_desktop.ui import fmt
+from cryptohub_desktop.ui.freshness import LIMITS, stale_color
 from cryptohub_desktop.ui.models import market as market_models
 from cryptohub_desktop.ui.models.table import Column, RowsModel
 from cryptohub_desktop.ui.views.base import Card, View, muted
 from cryptohub_desktop.ui.views.chart_panel import ChartPanel
+from cryptohub_desktop.ui.views.watchlist_edit import WatchlistDialog
+from cryptohub_desktop.ui.views.welcome import WelcomePanel
 from cryptohub_desktop.ui.widgets.delegates import SparklineDelegate
 from cryptohub_desktop.ui.widgets.gauge import FearGreedGauge
 from cryptohub_desktop.ui.widgets.table import DataTable
@@ -22,28 +28,55 @@ SPARK_BUCKET = 1800  # seconds per sparkline point (48 points a day)
 CHART_EVERY = 5.0  # reload the chart at most this often on live updates
 
 TOP_NEWS = [
-    Column("title", "Headline", tooltip=lambda r: r.get("summary") or r.get("title")),
-    Column("source", "Source"),
-    Column("published_at", "When", fmt=fmt.ago),
+    Column("title", "Headline",
+           tooltip=lambda r: f"{r.get('title')}\n{r.get('source')} · "
+                             f"{fmt.local(r.get('published_at'))}"),
+    Column("published_at", "Age", fmt=fmt.ago_short,
+           tooltip=lambda r: f"{fmt.local(r.get('published_at'))} ({fmt.ago(r.get('published_at'))})"),
 ]
+def _gas(key: str) -> Any:
+    """A gas price with its unit ("0.50 gwei", "7 sat/vB"); the full table is in Network."""
+    def text(row: dict[str, Any]) -> str:
+        v = row.get(key)
+        return f"{fmt.number(v, 2)} {row.get('unit', '')}" if v is not None else "—"
+    return text
+
+
 MINI_GAS = [
-    Column("blockchain", "Chain"),
-    Column("slow", "Slow", fmt=lambda v: fmt.number(v, 2), numeric=True),
-    Column("standard", "Std", fmt=lambda v: fmt.number(v, 2), numeric=True),
-    Column("fast", "Fast", fmt=lambda v: fmt.number(v, 2), numeric=True),
-    Column("unit", "Unit"),
+    Column("blockchain", "Chain", fmt=lambda v: str(v).capitalize()),
+    Column("standard", "Standard", numeric=True, display=_gas("standard"),
+           tooltip=lambda r: f"slow {r.get('slow')} · fast {r.get('fast')} {r.get('unit')}"),
+    Column("timestamp", "Age", value=lambda r: fmt.ago_short(r.get("timestamp")),
+           color=stale_color("gas"),
+           tooltip=lambda r: f"{fmt.as_of(r.get('timestamp'), LIMITS['gas'])} · "
+                             f"{fmt.local(r.get('timestamp'))} · {r.get('source')}"),
 ]
+#: watchlist columns hidden when the table is narrower than this (pixels)
+WIDE_ONLY = {"market_cap": 640, "volume": 560}
 
 
 class DashboardView(View):
-    """The first page: what the market does now."""
+    """The first page: what the market does now.
+
+    Signals:
+        open_view(str, object): go to another page (Settings for keys).
+        backfill_requested(list): open the backfill dialog for these symbols.
+    """
 
     key = "dashboard"
     title = "Dashboard"
     topics = ("market_data", "sentiment", "explorers", "news")
+    open_view = Signal(str, object)
+    backfill_requested = Signal(list)
 
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
+        self.welcome = WelcomePanel(ctx.theme)
+        self.welcome.add_keys.connect(lambda: self.open_view.emit("settings", None))
+        self.welcome.backfill.connect(lambda: self.backfill_requested.emit([]))
+        self.welcome.dismissed.connect(lambda: self.show_welcome(False))
+        self.welcome.setVisible(not ctx.state.welcome_done)
+        self.watch_dialog: WatchlistDialog | None = None
         self.watchlist = market_models.make_model()
         self.watch_table = DataTable(self.watchlist, "watchlist",
                                      "No prices yet: the market collectors run every minute.",
@@ -66,6 +99,10 @@ class DashboardView(View):
 
         left = QSplitter(Qt.Orientation.Vertical)
         wcard = Card("Watchlist")
+        self.edit_watchlist = QPushButton("Edit…")
+        self.edit_watchlist.setToolTip("Add or remove symbols (search the symbol map)")
+        self.edit_watchlist.clicked.connect(self.open_watchlist_editor)
+        wcard.header.addWidget(self.edit_watchlist)
         wcard.body.addWidget(self.watch_table)
         wcard.setMinimumHeight(215)
         ccard = Card("Price")
@@ -82,14 +119,14 @@ class DashboardView(View):
         right.addWidget(gcard)
         gascard = Card("Gas")
         gascard.body.addWidget(self.gas_table)
-        gascard.setFixedHeight(190)
+        gascard.setFixedHeight(200)
         right.addWidget(gascard)
         ncard = Card("Top news (double-click to open)")
         ncard.body.addWidget(self.news_table)
         right.addWidget(ncard, 1)
         side = QWidget()
         side.setLayout(right)
-        side.setMinimumWidth(250)
+        side.setMinimumWidth(200)
         side.setMaximumWidth(420)
         right.setContentsMargins(0, 0, 0, 0)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -98,9 +135,11 @@ class DashboardView(View):
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 0)
         split.setSizes([900, 350])
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(12, 12, 12, 12)
-        lay.addWidget(split)
+        self.watch_table.installEventFilter(self)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 8)
+        lay.addWidget(self.welcome)
+        lay.addWidget(split, 1)
         self._spark: dict[str, dict[int, float]] = {}
         self._seeded = False
         self._chart_at = 0.0
@@ -127,8 +166,12 @@ class DashboardView(View):
         sent = await api.sentiment()
         fg = sent.get("fear_greed")
         if fg:
-            self.gauge.set_value(fg["value"], fg.get("classification") or "")
-            self.gauge_note.setText(f"{fg['source']} · {fmt.local(fg['timestamp'])}")
+            stale = fmt.is_stale(fg["timestamp"], LIMITS["fear_greed"])
+            self.gauge.set_value(fg["value"], fg.get("classification") or "", stale=stale)
+            ts = fg["timestamp"]
+            self.gauge_note.setText(
+                f"{fg['source']} · {fmt.as_of(ts, LIMITS['fear_greed'])}" if stale
+                else f"{fg['source']} · {fmt.short(ts)} ({fmt.ago(ts)})")
         else:
             self.gauge.set_value(None)
             self.gauge_note.setText("alternative.me's index arrives with the sentiment "
@@ -138,6 +181,51 @@ class DashboardView(View):
         if time.monotonic() - self._chart_at >= CHART_EVERY:
             self._chart_at = time.monotonic()
             await self.chart_panel.load()
+
+    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt override
+        if obj is self.watch_table and event.type() == QEvent.Type.Resize:
+            self._fit_watch_columns()
+        return False
+
+    def _fit_watch_columns(self, *_: object) -> None:
+        """Narrow: leave out market cap and volume, keep price, age and sources in view."""
+        width = self.watch_table.width()
+        for key, needs in WIDE_ONLY.items():
+            self.watch_table.view.setColumnHidden(self.watchlist.column_of(key), width < needs)
+
+    def reload(self) -> None:
+        """Refresh now, chart included (View → Refresh)."""
+        self._chart_at = 0.0
+        self.poke()
+
+    def show_welcome(self, shown: bool) -> None:
+        """Show or dismiss the getting-started panel (dismissing is remembered)."""
+        self.welcome.setVisible(shown)
+        if not shown:
+            self.ctx.state.welcome_done = True
+            self.ctx.state.sync()
+        else:
+            try:
+                asyncio.ensure_future(self._check_keychain())
+            except RuntimeError:
+                pass
+
+    async def _check_keychain(self) -> None:
+        ok, _ = await asyncio.to_thread(self.ctx.secrets.available)
+        self.welcome.set_keychain(ok)
+
+    def open_watchlist_editor(self) -> WatchlistDialog:
+        if self.watch_dialog is None:
+            self.watch_dialog = WatchlistDialog(self.ctx, self)
+            self.watch_dialog.saved.connect(self.on_watchlist_saved)
+        self.watch_dialog.show()
+        self.watch_dialog.raise_()
+        return self.watch_dialog
+
+    def on_watchlist_saved(self, symbols: list[str]) -> None:
+        self.chart_panel.set_symbols(symbols)
+        self.status_message.emit(f"Watchlist saved: {', '.join(symbols)}")
+        self.reload()
 
     def on_watch_table_row_selected(self, row: dict[str, Any]) -> None:
         self.chart_panel.symbol.setCurrentText(row["symbol"])

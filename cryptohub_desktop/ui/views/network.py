@@ -23,15 +23,14 @@ class NetworkView(View):
         self.explorers = data_models.explorers_model()
         self.onchain = data_models.onchain_model()
         self.gas_table = DataTable(self.gas, "gas", "No gas readings yet (explorers and "
-                                   "mempool.space, every 5 min).", stretch="blockchain")
+                                   "mempool.space, every 5 min).")
         self.nodes_table = DataTable(self.nodes, "rpc-nodes", "No RPC node checked yet "
-                                     "(every 5 min).", filter_box=True, stretch="provider")
+                                     "(every 5 min).", filter_box=True)
         self.explorers_table = DataTable(self.explorers, "chain-stats",
-                                         "No explorer statistics yet.",
-                                         stretch="blockchain")
+                                         "No explorer statistics yet.")
         self.onchain_table = DataTable(self.onchain, "onchain", "No on-chain metrics yet "
                                        "(DefiLlama, Coin Metrics, every 5 min).",
-                                       filter_box=True, stretch="metric")
+                                       filter_box=True, max_widths={"metric": 190})
         self.nodes_note = muted("")
         grid = QGridLayout()
         cards = [("Gas", self.gas_table, 0, 0), ("Chain statistics", self.explorers_table, 0, 1),

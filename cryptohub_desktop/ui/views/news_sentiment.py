@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
 from qasync import asyncSlot
 
 from cryptohub_desktop.ui import fmt
+from cryptohub_desktop.ui.freshness import LIMITS, age_text, stale_color
 from cryptohub_desktop.ui.models.data import SENTIMENT_COLORS, news_model
 from cryptohub_desktop.ui.models.table import Column, RowsModel
 from cryptohub_desktop.ui.views.base import Card, View, heading, muted
@@ -19,11 +20,12 @@ from cryptohub_desktop.ui.widgets.table import DataTable
 
 NEWS_LIMIT = 200
 METRICS = [
-    Column("metric_name", "Metric", fmt=lambda v: str(v).replace("_", " ")),
+    Column("metric_name", "Metric", fmt=fmt.metric_name),
     Column("value", "Value", fmt=lambda v: fmt.number(v, 3), numeric=True),
     Column("classification", "Reading"),
     Column("source", "Source"),
-    Column("timestamp", "Updated", fmt=fmt.ago),
+    Column("timestamp", "Updated", value=age_text("sentiment"), color=stale_color("sentiment"),
+           tooltip=lambda r: fmt.local(r.get("timestamp"))),
 ]
 
 
@@ -87,9 +89,12 @@ class NewsSentimentView(View):
         self.news.set_rows(news)
         sent = await api.sentiment()
         fg = sent.get("fear_greed")
-        self.gauge.set_value(fg["value"] if fg else None, (fg or {}).get("classification", ""))
-        self.gauge_note.setText(f"{fg['source']} · {fmt.local(fg['timestamp'])}" if fg else
-                                "No Fear & Greed reading yet.")
+        stale = bool(fg) and fmt.is_stale(fg["timestamp"], LIMITS["fear_greed"])
+        self.gauge.set_value(fg["value"] if fg else None, (fg or {}).get("classification", ""),
+                             stale=stale)
+        self.gauge_note.setText(
+            f"{fg['source']} · {fmt.as_of(fg['timestamp'], LIMITS['fear_greed'])}" if fg
+            else "No Fear & Greed reading yet.")
         text = sent.get("text") or {}
         self.metrics.set_rows(text.get("metrics") or [])
         heads = text.get("headlines") or {}

@@ -38,8 +38,7 @@ class PoolsView(View):
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.pools = pools_model()
-        self.pools_table = DataTable(self.pools, "pools", "Pools appear once the hub started.",
-                                     stretch="name")
+        self.pools_table = DataTable(self.pools, "pools", "Pools appear once the hub started.")
         self.pools_table.row_selected.connect(self.on_pools_table_row_selected)
         self.members = members_model()
         self.members_table = DataTable(self.members, "pool-members", "This pool has no member.",
@@ -82,9 +81,11 @@ class PoolsView(View):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(pcard)
         split.addWidget(right)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
-        split.setSizes([520, 760])
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
+        split.setSizes([560, 640])
+        pcard.setMinimumWidth(220)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(16, 12, 16, 12)
         lay.addWidget(heading("Pools"))

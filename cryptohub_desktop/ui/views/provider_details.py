@@ -1,5 +1,6 @@
-"""The providers page's details pane: one provider's response-time history, recent
-failures, and its actions (enable/disable, collect now, add key)."""
+"""The providers page's details pane: one provider's status and why, response-time
+history, recent failures, and its actions (enable/disable, collect now, add key,
+notify me when it is down)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,24 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBox
 from qasync import asyncSlot
 
 from cryptohub_desktop.api.protocol import HubApi
+from cryptohub_desktop.core.time import utcnow
 from cryptohub_desktop.ui import fmt
+from cryptohub_desktop.ui.alert_rules import AlertRules
 from cryptohub_desktop.ui.models.activity import failures_model
 from cryptohub_desktop.ui.theme import RED, SERIES, Theme, set_role, status_color, status_label
 from cryptohub_desktop.ui.views.base import muted
 from cryptohub_desktop.ui.widgets.export import ask_path, widget_to_png, write_csv
 from cryptohub_desktop.ui.widgets.table import DataTable
+from cryptohub_desktop.ui.widgets.time_axis import TimeAxis
+
+EMPTY_MS_RANGE = (0.0, 1000.0)
+
+
+class MsAxis(pg.AxisItem):
+    """Milliseconds as whole numbers ("250", "1,000"), never "00.250"."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        return [f"{v:,.0f}" for v in values]
 
 
 class ProviderDetails(QWidget):
@@ -33,9 +46,11 @@ class ProviderDetails(QWidget):
     ran = Signal(str, str)
     toggled = Signal(str, bool)
 
-    def __init__(self, api: HubApi, theme: Theme, parent: QWidget | None = None) -> None:
+    def __init__(self, api: HubApi, theme: Theme, rules: AlertRules | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.api = api
+        self.rules = rules
         self.key_names = {p.id: p.key_names for p in api.catalogue()}
         self.theme = theme
         self.pid: str | None = None
@@ -44,6 +59,11 @@ class ProviderDetails(QWidget):
         self.summary = muted("Pick a row above to see its response times and failures.")
         self.enabled = QCheckBox("Enabled")
         self.enabled.toggled.connect(self.on_enabled_toggled)
+        self.depends = QCheckBox("Notify me when down")
+        self.depends.setToolTip("A desktop notification when this provider stays offline "
+                                "for longer than the time set on the Alerts page")
+        self.depends.toggled.connect(self.on_depends_toggled)
+        self.depends.setEnabled(False)
         self.collect = QPushButton("Collect now")
         self.collect.clicked.connect(self.on_collect_clicked)
         self.key_button = QPushButton("Add key…")
@@ -58,11 +78,14 @@ class ProviderDetails(QWidget):
         for w in (self.enabled, self.collect, self.key_button):
             w.setEnabled(False)
         self.key_button.hide()
-        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+        self.plot = pg.PlotWidget(axisItems={"bottom": TimeAxis(),
+                                             "left": MsAxis(orientation="left")})
         self.plot.setMinimumHeight(150)
         self.plot.getPlotItem().showGrid(x=True, y=True, alpha=0.15)
         self.plot.getPlotItem().setLabel("left", "ms")
         self.plot.getPlotItem().hideButtons()
+        self.no_data = pg.TextItem("No requests yet", anchor=(0.5, 0.5), color=(130, 130, 130))
+        self.plot.addItem(self.no_data, ignoreBounds=True)
         self.curve = self.plot.plot(pen=pg.mkPen(SERIES[0], width=1.5), symbol="o",
                                     symbolSize=5, symbolBrush=SERIES[0], symbolPen=None)
         self.fails = pg.ScatterPlotItem(symbol="x", size=9, pen=pg.mkPen(RED, width=2),
@@ -76,7 +99,7 @@ class ProviderDetails(QWidget):
         head = QHBoxLayout()
         head.addWidget(self.title)
         head.addStretch(1)
-        for w in (self.key_button, self.enabled, self.collect):
+        for w in (self.key_button, self.depends, self.enabled, self.collect):
             head.addWidget(w)
         charts = QHBoxLayout()
         left = QVBoxLayout()
@@ -114,7 +137,9 @@ class ProviderDetails(QWidget):
                            f"{status_label(row['status'])}</span>")
         parts = [f"id {row['id']}", str(row["category"]).replace("_", " "),
                  f"pool {row.get('pool', '')}", row.get("rate_text") or ""]
-        if row.get("consecutive_failures"):
+        if row.get("status_reason"):
+            parts.insert(0, str(row["status_reason"]))
+        if row.get("consecutive_failures") and "in a row" not in str(row.get("status_reason")):
             parts.append(f"{row['consecutive_failures']} failures in a row")
         if row.get("circuit_open"):
             parts.append("circuit open (backing off)")
@@ -122,6 +147,12 @@ class ProviderDetails(QWidget):
         self.enabled.blockSignals(True)
         self.enabled.setChecked(bool(row.get("enabled", True)))
         self.enabled.blockSignals(False)
+        if self.rules is not None:
+            self.depends.blockSignals(True)
+            self.depends.setChecked(self.rules.depends_on(row["id"],
+                                                          row.get("key_state") == "present"))
+            self.depends.blockSignals(False)
+            self.depends.setEnabled(True)
         missing = row.get("key_state") == "missing"
         self.key_button.setVisible(missing)
         names = self.key_names.get(row["id"], ())
@@ -152,7 +183,19 @@ class ProviderDetails(QWidget):
             if hi - lo < 600:
                 lo = hi - 600
             self.plot.setXRange(lo - 30, hi + 30, padding=0)
+            self.plot.enableAutoRange(axis="y")
+            self.no_data.hide()
+        else:  # a sane empty chart: the last 10 minutes, 0-1,000 ms, and why it is empty
+            now = utcnow().timestamp()
+            self.plot.setXRange(now - 600, now, padding=0)
+            self.plot.setYRange(*EMPTY_MS_RANGE, padding=0)
+            self.no_data.setPos(now - 300, EMPTY_MS_RANGE[1] / 2)
+            self.no_data.show()
         self.failures.set_rows(act["failures"])
+
+    def on_depends_toggled(self, on: bool) -> None:
+        if self.pid is not None and self.rules is not None:
+            self.rules.set_depends(self.pid, on)
 
     def on_enabled_toggled(self, on: bool) -> None:
         self._set_enabled(on)

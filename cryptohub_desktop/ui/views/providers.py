@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from cryptohub_desktop.core.topics import TOPICS
 from cryptohub_desktop.ui.models import providers as provider_models
+from cryptohub_desktop.ui.statusbar import counts_text
 from cryptohub_desktop.ui.views.base import View, heading, muted
 from cryptohub_desktop.ui.views.provider_details import ProviderDetails
 from cryptohub_desktop.ui.widgets.delegates import RateBarDelegate, StatusDelegate
@@ -33,12 +34,13 @@ class ProvidersView(View):
         super().__init__(ctx, parent)
         self.model = provider_models.make_model()
         self.table = DataTable(self.model, "providers", "Loading the provider catalogue…",
-                               filter_box=True, stretch="name")
+                               filter_box=True, stretch="status_reason",
+                               max_widths={"name": 190, "freshness": 130})
         v = self.table.view
         v.setItemDelegateForColumn(self.model.column_of("status"), StatusDelegate(self))
         v.setItemDelegateForColumn(self.model.column_of("rate_pct"), RateBarDelegate(self))
         self.table.row_selected.connect(self.on_table_row_selected)
-        self.details = ProviderDetails(self.api, ctx.theme)
+        self.details = ProviderDetails(self.api, ctx.theme, ctx.rules)
         self.details.add_key.connect(self.on_details_add_key)
         self.details.ran.connect(lambda *_: self.poke())
         self.details.toggled.connect(lambda *_: self.poke())
@@ -61,15 +63,16 @@ class ProvidersView(View):
                                              await api.rate_limits(),
                                              await api.freshness())
         self.model.set_rows(rows)
-        counts: dict[str, int] = {}
-        for r in rows:
-            counts[r["status"]] = counts.get(r["status"], 0) + 1
-        needs = counts.get("needs_key", 0)
+        # the same numbers as the status bar (both from HubApi.counts, read now)
+        counts = api.counts()
+        others = {s: sum(1 for r in rows if r["status"] == s) for s in ("needs_key", "disabled")}
+        needs = others["needs_key"]
         self.summary.setText(
-            f"{len(rows)} providers: {counts.get('online', 0)} online, "
-            f"{counts.get('degraded', 0)} degraded, {counts.get('offline', 0)} offline, "
-            f"{counts.get('unknown', 0)} not checked yet, {counts.get('disabled', 0)} disabled"
-            + (f". {needs} need a key: select one and use “Add key…”." if needs else "."))
+            f"{len(rows)} providers: {counts_text(counts, html=False)}, "
+            f"{others['disabled']} disabled"
+            + (f". {needs} need a key: select one and use “Add key…”." if needs else ".")
+            + (" This computer is offline: providers that cannot be reached show offline."
+               if not api.network().get("online", True) else ""))
         current = self.table.current_row()
         if current is not None:
             i = self.model.find(current["id"])

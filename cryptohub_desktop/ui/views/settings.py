@@ -1,9 +1,10 @@
-"""Settings: API keys (keychain), intervals, retention, server, watchlist, theme.
+"""Settings: API keys (keychain), intervals, retention, server, watchlist, theme, times.
 
 Everything but the keys is written to the TOML config file
-(:func:`~cryptohub_desktop.ui.views.settings_io.save_settings`) and applied to
-the running hub at once: intervals re-schedule, the server restarts when its
-bind changes, the theme repaints.
+(:func:`~cryptohub_desktop.ui.views.settings_io.save_settings`, the user's comments
+kept) and applied to the running hub at once: intervals re-schedule, the server
+restarts when its bind changes. The theme and the time zone apply the moment they are
+picked. Intervals read as words ("every 5 min"); the file keeps its tokens.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import re
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -33,6 +35,7 @@ from cryptohub_desktop.config import Config
 from cryptohub_desktop.core.errors import ConfigError
 from cryptohub_desktop.core.masking import mask
 from cryptohub_desktop.core.topics import CATEGORIES
+from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.theme import GREEN, MODES, RED
 from cryptohub_desktop.ui.views.base import Card, View, heading, muted
 from cryptohub_desktop.ui.views.settings_io import save_settings
@@ -45,6 +48,31 @@ CATEGORY_LABELS = {
 }
 PRESETS = ["every_30_sec", "every_1_min", "every_2_min", "every_5_min", "every_10_min",
            "every_15_min", "every_30_min", "every_1_hour"]
+THEME_NAMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+ZONE_NAMES = {"local": "This computer's time zone", "utc": "UTC"}
+
+
+def interval_combo(token: str) -> QComboBox:
+    """An editable drop-down of readable intervals ("every 5 min") holding the tokens."""
+    combo = QComboBox()
+    combo.setEditable(True)
+    for t in PRESETS:
+        combo.addItem(fmt.interval_name(t), t)
+    i = combo.findData(token)
+    if i >= 0:
+        combo.setCurrentIndex(i)
+    else:
+        combo.setEditText(fmt.interval_name(token))
+    combo.setMinimumWidth(130)
+    return combo
+
+
+def combo_token(combo: QComboBox) -> str:
+    """The token of what the drop-down shows (a typed "every 3 min" too)."""
+    text = combo.currentText().strip()
+    i = combo.findText(text)
+    data = combo.itemData(i) if i >= 0 else None
+    return str(data) if data else fmt.interval_token(text)
 
 
 class SettingsView(View):
@@ -59,6 +87,8 @@ class SettingsView(View):
         outer.setContentsMargins(0, 0, 0, 0)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         outer.addWidget(scroll)
         page = QWidget()
         scroll.setWidget(page)
@@ -77,11 +107,7 @@ class SettingsView(View):
         grid = QGridLayout()
         self.intervals: dict[str, QComboBox] = {}
         for i, cat in enumerate(CATEGORIES):
-            combo = QComboBox()
-            combo.setEditable(True)
-            combo.addItems(PRESETS)
-            combo.setCurrentText(self.cfg.schedule.get(cat, "every_5_min"))
-            combo.setMinimumWidth(150)
+            combo = interval_combo(self.cfg.schedule.get(cat, "every_5_min"))
             self.intervals[cat] = combo
             grid.addWidget(QLabel(CATEGORY_LABELS.get(cat, cat)), i // 2, (i % 2) * 2)
             grid.addWidget(combo, i // 2, (i % 2) * 2 + 1)
@@ -127,19 +153,29 @@ class SettingsView(View):
         form.addRow("Host", self.host)
         form.addRow("Port", self.port)
         form.addRow("Access token", token_row)
-        form.addRow("", muted("Needed by clients when the server listens beyond this machine "
-                              "(Authorization: Bearer … or ?token=…). Kept in the keychain."))
+        self.token_note = muted("Needed by clients when the server listens beyond this "
+                                "machine (Authorization: Bearer … or ?token=…).")
+        form.addRow("", self.token_note)
         srv.body.addLayout(form)
         lay.addWidget(srv)
 
         look = Card("Window")
         form = QFormLayout()
         self.theme_combo = QComboBox()
-        self.theme_combo.addItems(MODES)
-        self.theme_combo.setCurrentText(ctx.theme.mode)
+        for mode in MODES:
+            self.theme_combo.addItem(THEME_NAMES[mode], mode)
+        self.theme_combo.setCurrentIndex(self.theme_combo.findData(ctx.theme.mode))
+        self.theme_combo.currentIndexChanged.connect(self.on_theme_changed)
+        self.zone_combo = QComboBox()
+        for z in fmt.ZONES:
+            self.zone_combo.addItem(ZONE_NAMES[z], z)
+        self.zone_combo.setCurrentIndex(self.zone_combo.findData(fmt.zone_mode()))
+        self.zone_combo.currentIndexChanged.connect(self.on_zone_changed)
         self.close_to_tray = QCheckBox("Closing the window keeps collecting in the tray")
         self.close_to_tray.setChecked(ctx.state.close_to_tray)
+        self.close_to_tray.toggled.connect(self.on_close_to_tray_toggled)
         form.addRow("Theme", self.theme_combo)
+        form.addRow("Times", self.zone_combo)
         form.addRow(self.close_to_tray)
         look.body.addLayout(form)
         lay.addWidget(look)
@@ -156,10 +192,46 @@ class SettingsView(View):
         outer.addLayout(buttons)  # below the scrolling page: always in reach
 
     async def refresh(self) -> None:
+        cfg = self.ctx.extra.get("config")
+        if isinstance(cfg, Config) and cfg is not self.cfg:  # saved elsewhere (Dashboard)
+            self.cfg = cfg
+            self.watchlist.setText(", ".join(cfg.watchlist))
         await self.keys.refresh()
         token = await asyncio.to_thread(self.ctx.secrets.server_token)
         self.token.setText(token or "")
         self.token.setToolTip(mask(token))
+        ok = self.keys.keychain_ok
+        self.token_note.setText(
+            "Needed by clients when the server listens beyond this machine (Authorization: "
+            "Bearer … or ?token=…). " + ("Kept in the keychain." if ok else
+                                         "No keychain here: the token lives only while the "
+                                         "app runs, or set CRYPTOHUB_HUB_TOKEN."))
+
+    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.poke()
+
+    def on_theme_changed(self, _index: int) -> None:
+        """The theme applies at once (and is remembered; Save also writes it to the file)."""
+        mode = self.theme_combo.currentData()
+        self.ctx.theme.set_mode(mode)
+        self.ctx.state.theme = mode
+        self.ctx.state.sync()
+
+    def on_zone_changed(self, _index: int) -> None:
+        """Times follow the chosen zone at once, on every page."""
+        mode = self.zone_combo.currentData()
+        fmt.set_zone(mode)
+        self.ctx.state.times = mode
+        self.ctx.state.sync()
+        window = self.window()
+        for view in getattr(window, "views", {}).values():
+            view.poke()
+        self.ctx.theme.apply()  # charts re-read their axis labels
+
+    def on_close_to_tray_toggled(self, on: bool) -> None:
+        self.ctx.state.close_to_tray = on
+        self.ctx.state.sync()
 
     def focus_item(self, entry: str) -> None:
         """Put the cursor in the key entry ``entry`` (from "Add key" elsewhere)."""
@@ -178,12 +250,12 @@ class SettingsView(View):
         """What the form says, as config sections."""
         symbols = [s for s in re.split(r"[\s,;]+", self.watchlist.text().upper()) if s]
         return {
-            "schedule": {c: w.currentText().strip() for c, w in self.intervals.items()},
+            "schedule": {c: combo_token(w) for c, w in self.intervals.items()},
             "retention": {"days": self.retention.value()},
             "watchlist": {"symbols": symbols},
             "server": {"enabled": self.server_enabled.isChecked(),
                        "host": self.host.text().strip(), "port": self.port.value()},
-            "ui": {"theme": self.theme_combo.currentText()},
+            "ui": {"theme": self.theme_combo.currentData()},
         }
 
     @asyncSlot()
@@ -199,7 +271,7 @@ class SettingsView(View):
         except ConfigError as exc:
             self._say(f"Not saved: {exc}", False)
             return False
-        theme = self.theme_combo.currentText()
+        theme = self.theme_combo.currentData()
         if not ui_in_file:
             self.ctx.state.theme = theme
         self.ctx.state.close_to_tray = self.close_to_tray.isChecked()

@@ -1,10 +1,12 @@
-"""Writing Settings back to the TOML config file (tomli_w), validated first.
+"""Writing Settings back to the TOML config file (tomlkit), validated first.
 
-Only the sections the user changed are merged into the file as it is on disk
-(command-line overrides are not written); the result is validated with the
-same parser the app starts with, so a bad value never reaches the file, and the
-file is replaced atomically. Keys are never written: they go to the keychain,
-and a value equal to a known key is refused here as a last guard.
+Only the values the user changed are merged into the file as it is on disk
+(command-line overrides are not written). tomlkit edits the document in place, so the
+user's comments, blank lines, key order and formatting survive a save; only the
+changed values differ. The result is validated with the same parser the app starts
+with, so a bad value never reaches the file, and the file is replaced atomically.
+Keys are never written: they go to the keychain, and a value equal to a known key is
+refused here as a last guard.
 
 The theme is written as ``[ui] theme``.
 """
@@ -17,7 +19,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import tomli_w
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+from tomlkit.toml_document import TOMLDocument
 
 from cryptohub_desktop.config import Config, parse_config
 from cryptohub_desktop.core.errors import ConfigError
@@ -43,6 +47,29 @@ def read_theme(cfg: Config, state: UiState) -> str:
     ui = raw.get("ui")
     theme = ui.get("theme") if isinstance(ui, dict) else None
     return theme if theme in MODES else state.theme if state.theme in MODES else "system"
+
+
+def load_document(path: Path) -> TOMLDocument:
+    """The config file as an editable document (comments and layout kept)."""
+    if not path.exists():
+        return tomlkit.document()
+    try:
+        return tomlkit.parse(path.read_text(encoding="utf-8"))
+    except (OSError, TOMLKitError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from exc
+
+
+def _set(table: Any, key: str, value: Any) -> None:
+    """Set ``table[key]`` only when it differs (an unchanged value keeps its formatting)."""
+    if key in table and table[key] == value:
+        return
+    table[key] = value
+
+
+def _table(parent: Any, name: str) -> Any:
+    if name not in parent:
+        parent[name] = tomlkit.table()
+    return parent[name]
 
 
 def _walk(value: Any) -> Iterable[str]:
@@ -74,27 +101,34 @@ def save_settings(cfg: Config, changes: dict[str, dict[str, Any]], *,
         ConfigError: a value is invalid or the file cannot be written; the file
             is left as it was.
     """
-    raw = load_raw(cfg.path)
+    doc = load_document(cfg.path)
+    fresh = not cfg.path.exists() or not doc.body
     for section, values in changes.items():
         if section == "providers":
-            provs = raw.setdefault("providers", {})
+            provs = _table(doc, "providers")
             for pid, table in values.items():
-                provs.setdefault(pid, {}).update(table)
+                target = _table(provs, pid)
+                for key, value in table.items():
+                    _set(target, key, value)
         else:
-            target = raw.setdefault(section, {})
-            target.update(values)
+            target = _table(doc, section)
+            for key, value in values.items():
+                _set(target, key, value)
+    raw = doc.unwrap()
     secrets = {s for s in forbidden if s and len(s) >= 6}
     if secrets & set(_walk(raw)):
         raise ConfigError("refusing to write an API key into the config file; "
                           "keys belong in the keychain")
     ui_in_file = "ui" in raw
     new = parse_config(raw, cfg.path, data_dir=cfg.data_dir, known_providers=known_providers)
-    text = tomli_w.dumps(raw)
+    text = tomlkit.dumps(doc)
+    if fresh:
+        text = ("# Crypto Hub Desktop settings (written by the app; keys are in the "
+                "OS keychain, never here)\n") + text
     try:
         cfg.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = cfg.path.with_name(cfg.path.name + ".tmp")
-        tmp.write_text("# Crypto Hub Desktop settings (written by the app; keys are in the "
-                       "OS keychain, never here)\n" + text, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, cfg.path)
     except OSError as exc:
         raise ConfigError(f"{cfg.path}: cannot write the config file: {exc}") from exc

@@ -1,13 +1,22 @@
 """API keys in Settings: saved to the OS keychain (off the UI thread), shown masked,
-with a "Test" button that runs the provider once with the key."""
+with a "Test" button that runs the provider once with the key and says in plain words
+what happened (never a raw ``[Errno -2]``)."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 from qasync import asyncSlot
 
 from cryptohub_desktop.api.protocol import HubApi
@@ -17,6 +26,30 @@ from cryptohub_desktop.ui.theme import GREEN, RED
 from cryptohub_desktop.ui.views.base import muted
 
 EXTRA_ENTRIES = ("HUGGINGFACE_TOKEN",)
+#: error type of a test run -> what it means for the person testing a key
+TEST_ERRORS = {
+    "connection_error": "could not connect: no network, or the host name could not be "
+                        "resolved",
+    "timeout": "no answer in time: the network or the provider is slow",
+    "http_4xx": "refused by the provider: the key may be wrong, expired or lack access",
+    "http_5xx": "the provider had an error on its side: try again later",
+    "rate_limited": "the provider says too many requests: the key works, wait a little",
+    "parse_error": "the answer was not in the documented format",
+    "needs_key": "save a key first",
+    "empty_answer": "the key works, but the answer held nothing usable",
+    "internal_error": "an error in Crypto Hub itself (see error.log)",
+}
+
+
+def explain(error_type: str | None, error: str | None) -> str:
+    """A test run's failure in plain words, with the HTTP status where there was one."""
+    base = TEST_ERRORS.get(error_type or "", "failed")
+    status = ""
+    for word in (error or "").split():
+        if word.isdigit() and len(word) == 3 and word[0] in "45":
+            status = f" (HTTP {word})"
+            break
+    return base + status
 
 
 @dataclass
@@ -51,51 +84,60 @@ class KeysPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.keychain = muted("Checking the keychain…")
+        self.keychain_ok = False
         lay.addWidget(self.keychain)
         grid = QGridLayout()
         grid.setHorizontalSpacing(8)
-        for c, text in enumerate(("Entry", "Used by", "Current", "New value", "", "", "")):
+        grid.setVerticalSpacing(2)
+        for c, text in enumerate(("Entry (used by)", "Current", "New value", "")):
             h = QLabel(f"<b>{text}</b>")
             grid.addWidget(h, 0, c)
         catalogue = api.catalogue()
         names = list(dict.fromkeys(n for p in catalogue for n in p.key_names))
         self.rows: dict[str, KeyRow] = {}
-        for r, name in enumerate([*names, *EXTRA_ENTRIES], start=1):
+        for i, name in enumerate([*names, *EXTRA_ENTRIES]):
+            r = 1 + 2 * i
             users = [p.id for p in catalogue if name in p.key_names]
             row = KeyRow(name, users, QLabel("…"), QLineEdit(), QPushButton("Save"),
                          QPushButton("Test"), QPushButton("Delete"), muted(""))
             row.edit.setEchoMode(QLineEdit.EchoMode.Password)
             row.edit.setPlaceholderText("paste the key")
-            row.edit.setMinimumWidth(180)
+            row.edit.setMinimumWidth(140)
             row.save.clicked.connect(lambda _=False, n=name: self.on_save_clicked(n))
             row.test.clicked.connect(lambda _=False, n=name: self.on_test_clicked(n))
             row.delete.clicked.connect(lambda _=False, n=name: self.on_delete_clicked(n))
             row.test.setEnabled(bool(users))
             row.test.setToolTip(f"Run {users[0]} once with this key" if users else
                                 "used by the optional transformer model")
-            grid.addWidget(QLabel(name), r, 0)
-            used = QLabel(", ".join(users) or "text model")
-            used.setWordWrap(True)
-            grid.addWidget(used, r, 1)
-            grid.addWidget(row.current, r, 2)
-            grid.addWidget(row.edit, r, 3)
-            grid.addWidget(row.save, r, 4)
-            grid.addWidget(row.test, r, 5)
-            grid.addWidget(row.delete, r, 6)
-            grid.addWidget(row.result, r, 7)
+            entry = QLabel(f"{name}<br><small>{', '.join(users) or 'text model'}</small>")
+            entry.setTextFormat(Qt.TextFormat.RichText)
+            grid.addWidget(entry, r, 0)
+            grid.addWidget(row.current, r, 1)
+            grid.addWidget(row.edit, r, 2)
+            buttons = QHBoxLayout()
+            buttons.setSpacing(4)
+            for b in (row.save, row.test, row.delete):
+                buttons.addWidget(b)
+            grid.addLayout(buttons, r, 3)
+            grid.addWidget(row.result, r + 1, 1, 1, 3)
+            row.result.hide()
             self.rows[name] = row
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(7, 1)
+        grid.setColumnStretch(2, 1)
         lay.addLayout(grid)
 
     async def refresh(self) -> None:
         """Read availability and masked values off the UI thread."""
         secrets = self.secrets
         ok, why = await asyncio.to_thread(secrets.available)
+        self.keychain_ok = bool(ok)
         self.keychain.setText(("Keys are kept in the OS keychain" if ok else why)
                               + ("" if ok else ". Keys set as environment variables still "
                                  "work; nothing is ever written to a file.")
                               + (f" ({why})" if ok else ""))
+        for row in self.rows.values():
+            row.save.setEnabled(bool(ok))
+            row.save.setToolTip("" if ok else "No keychain on this computer: set the key as "
+                                f"an environment variable ({row.name}=…) instead")
         values = await asyncio.to_thread(
             lambda: {n: (secrets.get(n), secrets.source(n)) for n in self.rows})
         for name, (value, source) in values.items():
@@ -165,11 +207,14 @@ class KeysPanel(QWidget):
             self._result(row, "save a key first", False)
             return status
         d = res.data
-        self._result(row, f"{pid}: {d['records']} records in {d['ms']:.0f} ms" if res.ok
-                     else f"{pid}: {status} {d.get('error') or ''}".strip(), res.ok)
+        self._result(row, f"works: {pid} answered with {d['records']} records in "
+                     f"{d['ms']:.0f} ms" if res.ok
+                     else f"{pid}: {explain(d.get('error_type'), d.get('error'))}", res.ok)
+        row.result.setToolTip(str(d.get("error") or ""))
         self.tested.emit(pid, status)
         return status
 
     @staticmethod
     def _result(row: KeyRow, text: str, ok: bool) -> None:
         row.result.setText(f"<span style='color:{GREEN if ok else RED}'>{text}</span>")
+        row.result.setVisible(bool(text))

@@ -47,14 +47,36 @@ def model_to_csv(model: QAbstractItemModel, path: Path) -> Path:
     return write_csv(path, header, rows)
 
 
+def tell(widget: QWidget, text: str) -> None:
+    """One line in the window's status bar (the main window's ``say``), if there is one."""
+    window = widget.window()
+    say = getattr(window, "say", None)
+    if callable(say):
+        say(text)
+
+
+def save_to(parent: QWidget, path: Path, on_chosen: Any) -> Path | None:
+    """Run ``on_chosen(path)`` and confirm it in the status bar ("Saved …"), or say why
+    it failed; returns the written path (None on failure)."""
+    try:
+        out = on_chosen(path)
+    except OSError as exc:
+        tell(parent, f"Could not save {path}: {exc.strerror or exc}")
+        return None
+    written = Path(out) if out else path
+    tell(parent, f"Saved {written}")
+    return written
+
+
 def ask_path(parent: QWidget, title: str, suggested: str, filt: str,
              on_chosen: Any) -> QFileDialog:
     """A non-modal save dialog (no nested event loop under qasync); calls
-    ``on_chosen(Path)`` when the user picks a file."""
+    ``on_chosen(Path)`` when the user picks a file and confirms the export in the
+    status bar (or says why it failed)."""
     dlg = QFileDialog(parent, title, suggested, filt)
     dlg.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
     dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    dlg.fileSelected.connect(lambda p: on_chosen(Path(p)) if p else None)
+    dlg.fileSelected.connect(lambda p: save_to(parent, Path(p), on_chosen) if p else None)
     dlg.open()
     return dlg
 

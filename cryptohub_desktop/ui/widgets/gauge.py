@@ -22,16 +22,20 @@ def band(value: float) -> tuple[str, str]:
 
 
 class FearGreedGauge(QWidget):
-    """Shows a 0-100 value with its classification; ``None`` shows "no data"."""
+    """Shows a 0-100 value with its classification; ``None`` shows "no data"; a stale
+    value is drawn faded with "stale" under it (last known, never as current)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.value: float | None = None
         self.classification = ""
+        self.stale = False
         self.setMinimumSize(180, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
-    def set_value(self, value: float | None, classification: str = "") -> None:
+    def set_value(self, value: float | None, classification: str = "",
+                  stale: bool = False) -> None:
+        self.stale = stale and value is not None
         self.value = None if value is None else max(0.0, min(100.0, float(value)))
         self.classification = classification or (band(self.value)[1] if self.value is not None
                                                  else "")
@@ -51,7 +55,7 @@ class FearGreedGauge(QWidget):
         start = 0
         for upper, color, _ in BANDS:
             pen = QPen(QColor(color), thick, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
-            if self.value is None:
+            if self.value is None or self.stale:
                 c = QColor(color)
                 c.setAlpha(70)
                 pen.setColor(c)
@@ -79,7 +83,8 @@ class FearGreedGauge(QWidget):
         f2 = QFont(self.font())
         p.setFont(f2)
         color = band(self.value)[0] if self.value is not None else self.palette().mid().color()
-        p.setPen(QColor(color) if self.value is not None else text)
+        p.setPen(QColor(color) if self.value is not None and not self.stale else text)
+        label = self.classification or "no sentiment data yet"
         p.drawText(QRectF(0, center.y() + 34, w, 20), Qt.AlignmentFlag.AlignHCenter,
-                   self.classification or "no sentiment data yet")
+                   f"{label} · stale" if self.stale else label)
         p.end()

@@ -1,8 +1,14 @@
-"""A table with sorting, a filter box, CSV export and an explanation when empty."""
+"""A table with sorting, a filter box, CSV export and an explanation when empty.
+
+Column widths follow the content (they grow as wider values arrive, e.g. the first
+prices after empty cells) until the user drags a column; widths set by hand are
+remembered per table (:func:`remember_widths_in`), automatic ones never are.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QPoint, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
@@ -21,8 +27,20 @@ from PySide6.QtWidgets import (
 )
 
 from cryptohub_desktop.ui.models.table import ROW_ROLE, SORT_ROLE, Row, RowsModel
+from cryptohub_desktop.ui.state import UiState
 from cryptohub_desktop.ui.theme import set_role
 from cryptohub_desktop.ui.widgets.export import ask_path, model_to_csv
+
+MAX_AUTO_WIDTH = 320
+TEXT_MARGIN = 14  # a cell's padding around its text
+DELEGATE_MARGIN = 24  # what a painting delegate adds (a status dot ...)
+SIZE_EVERY_MS = 1000
+_memory: dict[str, UiState | None] = {"state": None}
+
+
+def remember_widths_in(state: UiState | None) -> None:
+    """Where tables built from now on keep the column widths the user sets by hand."""
+    _memory["state"] = state
 
 
 class DataTable(QWidget):
@@ -35,6 +53,8 @@ class DataTable(QWidget):
         filter_box: show a filter line (matches any column).
         stretch: the key of the column that takes the spare width (default: the last).
         compact: no tool row (export from the right-click menu), for small panels.
+        max_widths: column key -> the widest it is sized automatically (default 320 px;
+            the full text stays in the tooltip).
 
     Signals:
         row_selected(dict): the current row changed (its row dict).
@@ -46,6 +66,7 @@ class DataTable(QWidget):
 
     def __init__(self, model: RowsModel, name: str, empty_text: str = "No data yet.",
                  filter_box: bool = False, stretch: str | None = None, compact: bool = False,
+                 max_widths: dict[str, int] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
@@ -70,11 +91,28 @@ class DataTable(QWidget):
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setResizeContentsPrecision(40)  # size columns from 40 rows, not all of them
+        header.setMinimumSectionSize(36)
         self._stretch = model.column_of(stretch) if stretch else None
         if self._stretch is None:
             header.setStretchLastSection(True)
         else:
             header.setSectionResizeMode(self._stretch, QHeaderView.ResizeMode.Stretch)
+        self._max_widths = dict(max_widths or {})
+        self._state = _memory["state"]
+        self._user_widths = self._state.column_widths(name) if self._state else {}
+        self._sizing = False
+        for key, width in self._user_widths.items():
+            try:
+                c = model.column_of(key)
+            except StopIteration:
+                continue
+            if c != self._stretch:
+                self.view.setColumnWidth(c, width)
+        header.sectionResized.connect(self.on_header_section_resized)
+        self._size_timer = QTimer(self)
+        self._size_timer.setSingleShot(True)
+        self._size_timer.setInterval(SIZE_EVERY_MS)
+        self._size_timer.timeout.connect(self._size_columns)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self.on_view_context_menu)
         self.view.horizontalHeader().setHighlightSections(False)
@@ -113,8 +151,11 @@ class DataTable(QWidget):
         lay.addLayout(self._stack)
         for sig in (model.rowsInserted, model.rowsRemoved, model.modelReset):
             sig.connect(self._update_empty)
-        self._update_empty()
+        model.dataChanged.connect(self._content_changed)
         self._sized = False
+        self._grown = False
+        self._dirty: tuple[int, int] | None = None
+        self._update_empty()
 
     def _update_empty(self, *_: object) -> None:
         has = self.model.rowCount() > 0
@@ -122,12 +163,71 @@ class DataTable(QWidget):
         if has and not self._sized:
             self._sized = True
             QTimer.singleShot(0, self._size_columns)  # in its own event, not in the update
+        elif has:
+            self._dirty = (0, self.model.rowCount() - 1)
+            self._content_changed()
+
+    def _content_changed(self, top: Any = None, bottom: Any = None, *_: object) -> None:
+        if top is not None and bottom is not None:
+            lo, hi = self._dirty or (top.row(), bottom.row())
+            self._dirty = (min(lo, top.row()), max(hi, bottom.row()))
+        if self._sized and not self._size_timer.isActive():
+            self._size_timer.start()
+
+    def _auto_columns(self) -> list[int]:
+        header = self.view.horizontalHeader()
+        last = self.model.columnCount() - 1
+        return [c for c in range(self.model.columnCount())
+                if not (c == self._stretch or self.model.columns[c].key in self._user_widths
+                        or (c == last and header.stretchLastSection()))]
 
     def _size_columns(self) -> None:
-        self.view.resizeColumnsToContents()
-        for c in range(self.model.columnCount()):
-            if c != self._stretch and self.view.columnWidth(c) > 320:
-                self.view.setColumnWidth(c, 320)
+        """Fit columns to their content: fully the first time, then only growing (no
+        jitter) when a changed row's text is wider than its column; never past the
+        column's cap, never a column the user sized by hand. Later checks measure only
+        the rows that changed (cheap: collections change cells every few seconds)."""
+        self._sizing = True
+        header = self.view.horizontalHeader()
+        try:
+            if not self._grown:
+                for c in self._auto_columns():
+                    self.view.setColumnWidth(c, self._cap(c, max(
+                        self.view.sizeHintForColumn(c), header.sectionSizeHint(c))))
+                self._grown = True
+                return
+            rows = self._dirty
+            self._dirty = None
+            if rows is None:
+                return
+            metrics = self.view.fontMetrics()
+            lo, hi = max(0, rows[0]), min(self.model.rowCount() - 1, rows[1], rows[0] + 200)
+            for c in self._auto_columns():
+                col = self.model.columns[c]
+                extra = TEXT_MARGIN + (DELEGATE_MARGIN if self.view.itemDelegateForColumn(c)
+                                       else 0)
+                widest = max((metrics.horizontalAdvance(col.text(self.model.row(r)))
+                              for r in range(lo, hi + 1)), default=0) + extra
+                want = self._cap(c, widest)
+                if want > self.view.columnWidth(c):
+                    self.view.setColumnWidth(c, want)
+        finally:
+            self._sizing = False
+
+    def _cap(self, c: int, width: int) -> int:
+        return min(self._max_widths.get(self.model.columns[c].key, MAX_AUTO_WIDTH), width)
+
+    def on_header_section_resized(self, index: int, _old: int, new: int) -> None:
+        """A width the user dragged is kept (and remembered); ours are not."""
+        header = self.view.horizontalHeader()
+        if (self._sizing or index == self._stretch or not self.view.isVisible()
+                or (index == self.model.columnCount() - 1 and header.stretchLastSection())):
+            return
+        if not header.underMouse():
+            return
+        key = self.model.columns[index].key
+        self._user_widths[key] = new
+        if self._state is not None:
+            self._state.set_column_widths(self.name, self._user_widths)
 
     def set_empty_text(self, text: str) -> None:
         self.empty.setText(text)

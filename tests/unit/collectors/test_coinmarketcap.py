@@ -57,3 +57,15 @@ async def test_without_key_the_provider_is_not_called():
         with pytest.raises(MissingKey):
             await collect_with(coinmarketcap.PROVIDER, base)
         assert srv.count("/coinmarketcap") == 0
+
+
+async def test_v1_answer_keyed_by_id_is_read_by_symbol_field():
+    """A v1 answer keyed by CoinMarketCap id ("1") yields BTC by its symbol field, not 0 rows."""
+    body = (FIXTURES / "coinmarketcap" / "quotes_latest_v1_id.json").read_bytes()
+    with ReplayServer() as srv:
+        base = srv.mount("coinmarketcap")
+        srv.fault(PATH, Fault(body=body))
+        records = await collect_with(coinmarketcap.PROVIDER, base, keys=["test-key"])
+    assert [(p.symbol, p.quote) for p in records] == [("BTC", "USD")]
+    assert records[0].price_usd == pytest.approx(3475.55287338)
+    assert records[0].timestamp == datetime(2019, 2, 4, 8, 22, 25, tzinfo=UTC)
