@@ -89,7 +89,8 @@ def nginx(tmp_path: Path) -> Iterator[object]:
 
 def _answers(url: str, cert: Path) -> bool:
     try:
-        return httpx.get(url, verify=ssl.create_default_context(cafile=str(cert)), timeout=2).status_code == 200
+        tls = ssl.create_default_context(cafile=str(cert))
+        return httpx.get(url, verify=tls, timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -98,7 +99,6 @@ async def test_through_nginx(team, nginx):  # noqa: F811 - the fixture
     """Through nginx over TLS: subscribed, snapshot and updates; an idle connection lives
     past 90 s; the remote API, its instance killed, reconnects and has a fresh snapshot
     within 5 s; a spoofed X-Forwarded-For changes nothing."""
-    import ssl
     t: Team = await asyncio.to_thread(team, ["coingecko", "kraken"])
     url, cert = await asyncio.to_thread(nginx, t)
     tls = ssl.create_default_context(cafile=str(cert))
