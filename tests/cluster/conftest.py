@@ -8,9 +8,10 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import psycopg
 import pytest
 import redis.asyncio as aioredis
+
+from tests.dbs import PgServer
 
 REDIS_URL = os.environ.get("CRYPTOHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -92,16 +93,9 @@ async def redis_proxy() -> AsyncIterator[TcpProxy]:
     await proxy.close()
 
 
-PG_ADMIN = os.environ.get("CRYPTOHUB_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def pg_url(pg_server: PgServer) -> Iterator[str]:
     """A throwaway PostgreSQL database of this test's own, dropped afterwards."""
-    name = f"cryptohub_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    name = pg_server.create()
+    yield pg_server.url_of(name)
+    pg_server.drop(name)

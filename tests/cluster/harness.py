@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import psycopg
 
+from cryptohub_desktop.collectors import PROVIDERS
 from tests.conftest import SLOW
 from tests.replay import ReplayServer
 
@@ -76,7 +77,6 @@ class Team:
         self.providers = providers
         self.ttl = ttl
         self.instances: dict[str, Instance] = {}
-        from cryptohub_desktop.collectors import PROVIDERS
         self.lease_count = len(PROVIDERS) + 1  # every provider and the team's own work
         for i in range(size):
             name = f"hub-{chr(ord('a') + i)}"

@@ -7,6 +7,8 @@ import asyncio
 import json
 import signal
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,8 +163,6 @@ def test_one_upstream_budget_for_the_team_and_its_collect_loops(team, tmp_path):
     """An upstream enforcing 10 requests per 10 s: three instances collecting every 5 s
     and three `collect --once` loops at the same time never put more than 10 requests
     in any 10-second window, and never get a 429."""
-    import subprocess
-    import sys
     t = team(["coingecko"], interval="every_5_sec",
              options={"coingecko": 'rate_limit = "10/10s"'})
     t.replay.limit("/", 10, 10.0)
