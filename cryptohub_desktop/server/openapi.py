@@ -48,6 +48,7 @@ ERRORS = {
     "405": "Only GET and HEAD are served",
     "429": "Too many requests from this client; see Retry-After",
     "500": "Unexpected server error (logged with its traceback)",
+    "503": "The database cannot be read now (e.g. the PostgreSQL server is away)",
 }
 
 WEBSOCKET = {
@@ -71,7 +72,7 @@ def _error_responses(codes: list[str]) -> dict[str, Any]:
 
 
 def _operation(route: Route, token_required: bool) -> dict[str, Any]:
-    codes = ["403", "405", "429", "500"]
+    codes = ["403", "405", "429", "500", "503"]
     if route.params:
         codes.insert(0, "400")
     if token_required:

@@ -25,6 +25,7 @@ from typing import Any
 from websockets.http11 import Request, Response
 
 from cryptohub_desktop.api.protocol import HubApi
+from cryptohub_desktop.core.errors import StoreError
 from cryptohub_desktop.server import metrics
 from cryptohub_desktop.server.asyncapi import build_asyncapi
 from cryptohub_desktop.server.cache import AnswerCache
@@ -96,6 +97,9 @@ class RestApi:
             answer = await self._get(path, query)
         except ApiError as exc:
             answer = error_response(exc)
+        except StoreError as exc:  # e.g. the PostgreSQL server away: say so, log one line
+            log.warning("GET %s: %s", path, exc)
+            answer = error_response(ApiError(503, "database_unavailable", str(exc)))
         except Exception:  # noqa: BLE001 - any bug becomes a logged 500, never a traceback
             log.exception("GET %s failed", path)
             answer = error_response(ApiError(500, "internal_error",

@@ -8,8 +8,8 @@ import time
 import psycopg
 
 from cryptohub_desktop.cluster.leases import TEAM_LEASE, LeaseCoordinator
-from tests.cluster.conftest import TcpProxy
 from tests.conftest import SLOW
+from tests.tcpproxy import TcpProxy
 
 IDS = [f"p{i:02d}" for i in range(10)]
 DDL = """
@@ -106,7 +106,7 @@ async def test_an_instance_that_cannot_renew_stops_before_its_lease_ends(pg_url)
     considers its leases over, so two owners never overlap."""
     _schema(pg_url)
     host, rest = pg_url.split("@", 1)[1].split(":", 1)
-    proxy = await TcpProxy(host, int(rest.split("/", 1)[0])).start()
+    proxy = TcpProxy((host, int(rest.split("/", 1)[0])))
     via_proxy = pg_url.replace(f"@{host}:{rest.split('/', 1)[0]}", f"@127.0.0.1:{proxy.port}")
     a, _ = _coordinator(via_proxy, "hub-a")
     b, _ = _coordinator(pg_url, "hub-b")
@@ -115,7 +115,7 @@ async def test_an_instance_that_cannot_renew_stops_before_its_lease_ends(pg_url)
     try:
         await _until(lambda: sorted(map(len, _owned(a, b))) == [5, 6], 10)
         mine = set(_owned(a)[0])
-        await proxy.cut()
+        proxy.cut()
         a_stopped = b_took = None
         start = time.monotonic()
         while b_took is None:
@@ -128,6 +128,6 @@ async def test_an_instance_that_cannot_renew_stops_before_its_lease_ends(pg_url)
             await asyncio.sleep(0.02)
         assert a_stopped is not None and a_stopped < b_took
     finally:
-        await proxy.close()
+        proxy.close()
         await a.stop()
         await b.stop()

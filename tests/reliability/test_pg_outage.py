@@ -21,7 +21,7 @@ from cryptohub_desktop.server import start_server
 from cryptohub_desktop.storage.models import MarketPrice
 from tests.conftest import SLOW, config_for
 from tests.dbs import TestDatabase
-from tests.pgproxy import PgProxy
+from tests.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.postgresql
 
@@ -41,9 +41,9 @@ async def status_of(base: str, want: str) -> dict:
 async def test_database_away_mid_run_is_reported_and_recovers(tmp_path, replay, secrets,
                                                               database):
     """Collectors keep running while PostgreSQL is away; each run's write fails with one
-    storage_error alert; /health stays 200 and /api/status says the database is
-    unavailable; nothing committed is lost; the first run after it is back stores again."""
-    with PgProxy() as proxy:
+    storage_error alert; /health stays 200, /api/status says the database is
+    unavailable and a read of stored data answers 503 database_unavailable; nothing committed is lost; the first run after it is back stores again."""
+    with TcpProxy() as proxy:
         db = TestDatabase("postgresql", database.url.replace("127.0.0.1:5432", proxy.url_host))
         cfg = config_for(tmp_path, replay, ["coingecko"], database=db)
         hub = Hub(cfg, [coingecko.PROVIDER], secrets)
@@ -73,6 +73,11 @@ async def test_database_away_mid_run_is_reported_and_recovers(tmp_path, replay, 
             assert health.status_code == 200 and health.json()["status"] == "healthy"
             st = await status_of(base, "unavailable")
             assert (st["database"], st["status"]) == ("unavailable", "unhealthy")
+            async with httpx.AsyncClient(timeout=10 * SLOW) as c:  # a read of stored data
+                news = await c.get(base + "/api/news")
+            assert news.status_code == 503, news.text
+            assert news.json()["error"] == "database_unavailable"
+            assert "cannot be reached" in news.json()["detail"]
 
             proxy.restore()
             assert (await hub.runner.run_provider("coingecko")).status == "success"

@@ -21,7 +21,7 @@ from cryptohub_desktop.storage.models import MarketPrice
 from cryptohub_desktop.storage.store import Store
 from tests.conftest import SLOW
 from tests.memkeyring import MemoryKeyring
-from tests.pgproxy import PgProxy
+from tests.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.postgresql
 
@@ -107,7 +107,7 @@ def test_a_dropped_connection_is_replaced_on_the_next_use(database, pg_server):
 async def test_the_server_going_away_fails_writes_clearly_then_recovers(database):
     """Database away mid-run: writes and reads fail with StoreUnavailable (one line),
     what was committed stays; when it is back, the next write reconnects."""
-    with PgProxy() as proxy:
+    with TcpProxy() as proxy:
         url = database.url.replace("127.0.0.1:5432", proxy.url_host)
         store = Store.open(url)
         try:

@@ -1,9 +1,9 @@
-"""A TCP proxy on 127.0.0.1 in front of the test PostgreSQL server, to take the
-database away from a hub and give it back, without stopping the server that other
-tests (and other test sessions) share.
+"""A TCP proxy on 127.0.0.1 in front of a real server (the test PostgreSQL or Redis), to
+take it away from a hub and give it back, without stopping the server that other tests
+(and other test sessions) share.
 
 ``cut()`` closes the listening socket and every relayed connection: to the hub it
-is a database server that crashed (open connections break, new ones are refused).
+is a server that crashed (open connections break, new ones are refused).
 ``restore()`` listens again on the same port: the server is back.
 """
 
@@ -15,7 +15,7 @@ import threading
 from types import TracebackType
 
 
-class PgProxy:
+class TcpProxy:
     """Relays 127.0.0.1:<port> to ``target`` until :meth:`close`."""
 
     def __init__(self, target: tuple[str, int] = ("127.0.0.1", 5432)) -> None:
@@ -106,7 +106,7 @@ class PgProxy:
         self._closed = True
         self.cut()
 
-    def __enter__(self) -> PgProxy:
+    def __enter__(self) -> TcpProxy:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
