@@ -10,7 +10,9 @@ may call it until ``lease_until``, by the database's clock. Every tick
 3. computes its fair share: ceil(leases / live instances);
 4. gives back what it holds beyond that share, or claims free or expired leases up
    to it, ``FOR UPDATE SKIP LOCKED`` so instances claiming at once never take the
-   same one; each claim raises the lease's ``epoch``.
+   same one; each claim raises the lease's ``epoch``;
+5. if it holds the team's lease, removes members silent for 2 x TTL and reports
+   each once (``on_lost``: the ``instance_lost`` alert).
 
 Self-fencing: an instance owns a provider only until its last successful renewal
 plus the TTL, less one tick, by its own monotonic clock: one that cannot renew
@@ -67,6 +69,7 @@ class LeaseCoordinator:
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._task: asyncio.Task[None] | None = None
         self._on_change: Callable[[set[str]], None] = lambda owned: None
+        self._on_lost: Callable[[str, float], None] = lambda instance, age: None
         self._ids: list[str] = []
         self.connected = False
         self.live = 1  # instances seen alive at the last tick
@@ -98,10 +101,13 @@ class LeaseCoordinator:
         return check
 
     async def start(self, provider_ids: Sequence[str],
-                    on_change: Callable[[set[str]], None]) -> None:
+                    on_change: Callable[[set[str]], None],
+                    on_lost: Callable[[str, float], None] = lambda instance, age: None
+                    ) -> None:
         """Register, make a lease row for every provider, claim a share, keep going."""
         self._ids = [*provider_ids, TEAM_LEASE]
         self._on_change = on_change
+        self._on_lost = on_lost
         try:
             await self._connect()
             assert self._conn is not None
@@ -207,8 +213,23 @@ class LeaseCoordinator:
             if claimed:
                 log.info("leases: took %s", ", ".join(sorted(claimed)))
             held.update(claimed)
+        if TEAM_LEASE in held:
+            await self._forget_lost(conn)
         self._valid_until = sent + self.ttl - self.tick_seconds
         changed = set(held) != set(self.held)
         self.held = held
         if changed:
             self._on_change(set(held))
+
+    async def _forget_lost(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """The holder of the team's lease removes members silent for 2 x TTL (their leases
+        have ended by then) and reports each once: an instance that stopped without
+        SIGTERM. One that comes back simply registers again."""
+        cur = await conn.execute(
+            f"DELETE FROM hub_instance WHERE heartbeat_at < {NOW} - "
+            f"interval '{2 * self.ttl:.3f} seconds' AND id <> %s "
+            f"RETURNING id, extract(epoch FROM {NOW} - heartbeat_at)", [self.instance_id])
+        for instance, age in await cur.fetchall():
+            log.warning("leases: instance %s stopped heartbeating %.0f s ago; its providers "
+                        "were taken over", instance, float(age))
+            self._on_lost(str(instance), float(age))

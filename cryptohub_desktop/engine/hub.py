@@ -31,7 +31,7 @@ import httpx
 
 from cryptohub_desktop.config import Config
 from cryptohub_desktop.core.symbols import SymbolMap
-from cryptohub_desktop.core.time import utcnow
+from cryptohub_desktop.core.time import human_duration, utcnow
 from cryptohub_desktop.core.topics import Event
 from cryptohub_desktop.engine import bookkeeping
 from cryptohub_desktop.engine.alerts import Alerts
@@ -193,7 +193,8 @@ class Hub:
         if schedule:
             self.scheduler.start()
             self._scheduling = True
-            await self.coordinator.start(list(self.providers), self._on_owned)
+            await self.coordinator.start(list(self.providers), self._on_owned,
+                                         self._on_instance_lost)
         self._running = True
         log.info("hub started: %d providers, %d enabled, database %s", len(self.providers),
                  sum(cat.is_active(p) for p in self.providers), store.backend.display_url)
@@ -304,6 +305,13 @@ class Hub:
         self.owned = owned
         if self._scheduling:
             self._schedule_all(first_runs=gained)
+
+    def _on_instance_lost(self, instance: str, age: float) -> None:
+        """An instance of the team stopped without leaving: one alert for the team."""
+        self.tasks.spawn(self.alerts.fire(
+            "instance_lost", "warning",
+            f"team hub instance {instance} stopped heartbeating {human_duration(age)} ago; "
+            "the other instances took over its providers"))
 
     def _schedule_all(self, first_runs: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         """Schedule the active providers this instance owns (slots aligned to the wall

@@ -86,9 +86,13 @@ class Coordinator(Protocol):
         ...
 
     async def start(self, provider_ids: Sequence[str],
-                    on_change: Callable[[set[str]], None]) -> None:
+                    on_change: Callable[[set[str]], None],
+                    on_lost: Callable[[str, float], None] = lambda instance, age: None
+                    ) -> None:
         """Begin; ``on_change`` is called with the providers owned (and :data:`TEAM` when
-        this instance does the team's own work) whenever they change."""
+        this instance does the team's own work) whenever they change; ``on_lost`` with
+        an instance of the team that stopped without leaving (and the seconds since its
+        last heartbeat), once for the team."""
         ...
 
     async def stop(self) -> None:
@@ -158,7 +162,9 @@ class SoleCoordinator:
         return None
 
     async def start(self, provider_ids: Sequence[str],
-                    on_change: Callable[[set[str]], None]) -> None:
+                    on_change: Callable[[set[str]], None],
+                    on_lost: Callable[[str, float], None] = lambda instance, age: None
+                    ) -> None:
         on_change({*provider_ids, TEAM})
 
     async def stop(self) -> None:

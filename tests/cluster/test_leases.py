@@ -63,12 +63,13 @@ async def test_two_instances_share_the_providers_fairly_and_never_both(pg_url):
 
 async def test_a_crashed_owner_is_taken_over_within_two_ttls(pg_url):
     """An instance that dies without giving back (kill -9) loses its leases to the other
-    within 2 x TTL, each at a higher epoch."""
+    within 2 x TTL, each at a higher epoch, and is reported lost once for the team."""
     _schema(pg_url)
     a, _ = _coordinator(pg_url, "hub-a")
     b, _ = _coordinator(pg_url, "hub-b")
+    reports: list[str] = []
     await a.start(IDS, lambda owned: None)
-    await b.start(IDS, lambda owned: None)
+    await b.start(IDS, lambda owned: None, lambda instance, age: reports.append(instance))
     try:
         await _until(lambda: sorted(map(len, _owned(a, b))) == [5, 6], 10)
         lost = dict(a.held)
@@ -79,6 +80,9 @@ async def test_a_crashed_owner_is_taken_over_within_two_ttls(pg_url):
         took = await _until(lambda: len(_owned(b)[0]) == 11, 2 * a.ttl + 1)
         assert took <= 2 * a.ttl * SLOW
         assert all(b.held[p] > lost[p] for p in lost)
+        await _until(lambda: reports, 3 * a.ttl)
+        await asyncio.sleep(2 * b.tick_seconds)
+        assert reports == ["hub-a"]
     finally:
         a.held.clear()
         await a.stop()
