@@ -13,9 +13,9 @@ turned off, every provider they entered a key for. Rules are kept in QSettings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from cryptohub_desktop.core.rules import Crossings, PriceRule
 from cryptohub_desktop.ui.state import UiState
 
 #: alert type -> (label in the Alerts page, notify by default)
@@ -31,23 +31,6 @@ KINDS = {
 }
 SEVERITIES = ("info", "warning", "critical")
 DOWN_MINUTES = 15
-
-
-@dataclass(frozen=True)
-class PriceRule:
-    symbol: str
-    direction: str  # "above" / "below"
-    price: float
-
-    @property
-    def key(self) -> str:
-        return f"{self.symbol}:{self.direction}:{self.price:g}"
-
-    def hit(self, price: float) -> bool:
-        return price > self.price if self.direction == "above" else price < self.price
-
-    def describe(self) -> str:
-        return f"{self.symbol} {self.direction} {self.price:,.6g}"
 
 
 class AlertRules:
@@ -75,7 +58,7 @@ class AlertRules:
                                              float(r["price"])))
             except (KeyError, TypeError, ValueError):
                 continue
-        self._inside: dict[str, bool] = {}
+        self._crossings = Crossings()
 
     def save(self) -> None:
         self._state.alert_rules = {
@@ -100,7 +83,7 @@ class AlertRules:
     def remove_price(self, rule: PriceRule) -> None:
         if rule in self.prices:
             self.prices.remove(rule)
-            self._inside.pop(rule.key, None)
+            self._crossings.forget(rule)
         self.save()
 
     def set_depends(self, provider_id: str, on: bool) -> None:
@@ -127,13 +110,4 @@ class AlertRules:
     def check_prices(self, prices: dict[str, float]) -> list[tuple[PriceRule, float]]:
         """The rules that the consensus ``prices`` newly cross (each fires once per
         crossing)."""
-        fired = []
-        for rule in self.prices:
-            price = prices.get(rule.symbol)
-            if price is None:
-                continue
-            hit = rule.hit(price)
-            if hit and not self._inside.get(rule.key, False):
-                fired.append((rule, price))
-            self._inside[rule.key] = hit
-        return fired
+        return self._crossings.check(self.prices, prices)
