@@ -59,7 +59,7 @@ from bench.bench_fanout import (  # noqa: E402
 )
 from cryptohub_desktop.cluster.redis_bus import RedisBus  # noqa: E402
 from cryptohub_desktop.core.time import parse_iso  # noqa: E402
-from tests.cluster.harness import Team  # noqa: E402
+from tests.cluster.harness import Team, kill_redis_readers  # noqa: E402
 from tests.dbs import PgServer  # noqa: E402
 from tests.replay import ReplayServer  # noqa: E402
 
@@ -121,11 +121,7 @@ async def latency(team: Team, seconds: float, prefix: str) -> dict[str, Any]:
                 got.append((at, msg))
             if not killed and time.monotonic() - started > seconds / 2:
                 killed = True
-                admin = redis.Redis.from_url(REDIS_URL)
-                for c in admin.client_list():
-                    if c.get("cmd") == "xread":
-                        admin.client_kill_filter(_id=c["id"])
-                admin.close()
+                kill_redis_readers(REDIS_URL)
     seqs = [m["seq"] for _, m in got]
     gaps = sum(1 for a, b in zip(seqs, seqs[1:], strict=False) if b != a + 1)
     lag = {True: [], False: []}

@@ -26,12 +26,26 @@ from typing import Any
 
 import httpx
 import psycopg
+import redis
 
 from cryptohub_desktop.collectors import PROVIDERS
 from tests.conftest import SLOW
 from tests.replay import ReplayServer
 
 CMD = [sys.executable, "-m", "cryptohub_desktop"]
+
+
+def kill_redis_readers(redis_url: str) -> int:
+    """Drop every connection blocked in XREAD (each instance's bus reader) with CLIENT
+    KILL, as a network blip would; returns how many."""
+    admin = redis.Redis.from_url(redis_url)
+    try:
+        readers = [c for c in admin.client_list() if c.get("cmd") == "xread"]
+        for c in readers:
+            admin.client_kill_filter(_id=c["id"])
+        return len(readers)
+    finally:
+        admin.close()
 
 
 def free_port() -> int:

@@ -15,12 +15,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from websockets.asyncio.client import connect
 
 from cryptohub_desktop.core.time import parse_iso
 from tests.cluster.conftest import REDIS_URL
-from tests.cluster.harness import Team
+from tests.cluster.harness import Team, kill_redis_readers
 from tests.conftest import SLOW
 from tests.replay import ReplayServer
 
@@ -131,11 +130,7 @@ async def _watch(url: str, seconds: float, kill_redis_of: str | None = None) -> 
                 got.append((time.time(), msg))
             if kill_redis_of and not killed and len(got) >= 3:
                 killed = True
-                admin = redis.Redis.from_url(REDIS_URL)
-                for c in admin.client_list():
-                    if c.get("cmd") == "xread":
-                        admin.client_kill_filter(_id=c["id"])
-                admin.close()
+                kill_redis_readers(REDIS_URL)
     return {"snapshot": snap, "updates": got}
 
 
