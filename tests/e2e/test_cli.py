@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -65,18 +66,20 @@ def test_collect_once_fills_every_table(tmp_path):
                              env=_env(), timeout=180 * SLOW)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "coingecko" in run.stdout and "success" in run.stdout
-    db = sqlite3.connect(tmp_path / "d" / "api_monitor.db")
-    q = lambda sql: db.execute(sql).fetchall()  # noqa: E731
-    assert q("SELECT COUNT(*) FROM providers")[0][0] >= 40
-    assert (67187.3358936566,) in q("SELECT price_usd FROM market_prices "
-                                    "WHERE source='coingecko' AND symbol='BTC'")
-    for table in ("market_prices", "gas_prices", "sentiment_metrics", "news_articles",
-                  "rpc_node_status", "blockchain_stats", "onchain_metrics", "data_collections"):
-        assert q(f"SELECT COUNT(*) FROM {table}")[0][0] > 0, table
-    recent = q("SELECT provider_id, category, actual_fetch_time FROM data_collections "
-               "ORDER BY actual_fetch_time DESC LIMIT 10")
+    with closing(sqlite3.connect(tmp_path / "d" / "api_monitor.db")) as db:
+        tables = {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in (
+            "providers", "market_prices", "gas_prices", "sentiment_metrics", "news_articles",
+            "rpc_node_status", "blockchain_stats", "onchain_metrics", "data_collections")}
+        btc = db.execute("SELECT price_usd FROM market_prices "
+                         "WHERE source='coingecko' AND symbol='BTC'").fetchall()
+        recent = db.execute("SELECT provider_id, category, actual_fetch_time FROM "
+                            "data_collections ORDER BY actual_fetch_time DESC LIMIT 10").fetchall()
+        verdict = db.execute("PRAGMA integrity_check").fetchall()
+    assert tables.pop("providers") >= 40
+    assert (67187.3358936566,) in btc
+    assert all(tables.values()), tables
     assert len(recent) == 10
-    assert q("PRAGMA integrity_check") == [("ok",)]
+    assert verdict == [("ok",)]
 
 
 @pytest.mark.backends
@@ -121,7 +124,8 @@ def test_serve_answers_health_and_stops_on_sigterm(tmp_path, database):
     db_path = tmp_path / "d" / "api_monitor.db"
     wal = db_path.with_name(db_path.name + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0
-    assert sqlite3.connect(db_path).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    with closing(sqlite3.connect(db_path)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
 @pytest.mark.parametrize(("args", "needle", "code"), [

@@ -7,6 +7,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import closing
 from datetime import datetime
 from typing import Any
 
@@ -243,7 +244,8 @@ async def test_channel_secret_never_reaches_logs_or_database(hook, dispatch, tmp
     logged = caplog.text  # formatted when emitted, before any later handler's mask
     assert "alert channel bad" in logged
     files = "\n".join(p.read_text() for p in (tmp_path / "logs").glob("*.log"))
-    dump = "\n".join(sqlite3.connect(tmp_path / "api_monitor.db").iterdump())
+    with closing(sqlite3.connect(tmp_path / "api_monitor.db")) as db:
+        dump = "\n".join(db.iterdump())
     for where in (logged, files, dump, *answers):
         assert secret not in where
 
