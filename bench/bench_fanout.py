@@ -140,6 +140,25 @@ async def open_client(port: int, subscribe: str | None, sink: list[tuple[int, fl
         return proto
 
 
+async def rest_times(port: int, paths: list[str], count: int) -> dict[str, list[float]]:
+    """Milliseconds of ``count`` sequential GETs per path, each on a new connection (as a
+    script would send them), every answer a 200."""
+    out: dict[str, list[float]] = {}
+    for path in paths:
+        times = []
+        req = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+        for _ in range(count):
+            t0 = time.perf_counter()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(req)
+            body = await reader.read()
+            times.append((time.perf_counter() - t0) * 1000.0)
+            writer.close()
+            assert body.startswith(b"HTTP/1.1 200"), body[:200]
+        out[path] = times
+    return out
+
+
 async def _client_main(conn: Any) -> None:
     loop = asyncio.get_running_loop()
     clients: list[BenchClient] = []
@@ -167,21 +186,7 @@ async def _client_main(conn: Any) -> None:
             await asyncio.sleep(0.5)
             conn.send(("closed", None))
         elif cmd == "rest":
-            port, paths, count = args
-            out = {}
-            for path in paths:
-                times = []
-                req = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
-                for _ in range(count):
-                    t0 = time.perf_counter()
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                    writer.write(req)
-                    body = await reader.read()
-                    times.append((time.perf_counter() - t0) * 1000.0)
-                    writer.close()
-                    assert body.startswith(b"HTTP/1.1 200"), body[:200]
-                out[path] = times
-            conn.send(("rest", out))
+            conn.send(("rest", await rest_times(*args)))
         elif cmd == "exit":
             conn.send(("bye", None))
             return

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from bench_fanout import pct, rest_times  # beside this script (python bench/...)
 from psycopg.conninfo import conninfo_to_dict
 
 from cryptohub_desktop.api.local import LocalApi
@@ -55,10 +56,6 @@ from cryptohub_desktop.storage.store import Store
 PATHS = ["/health", "/api/status", "/api/market", "/api/providers",
          "/api/history?symbol=BTC&interval=1m"]
 T0 = datetime(2020, 1, 1)
-
-
-def pct(values: list[float], p: float) -> float:
-    return statistics.quantiles(values, n=100)[int(p) - 1] if len(values) > 1 else values[0]
 
 
 def candles(start: int, n: int, symbol: str = "BTC") -> list[tuple[Any, ...]]:
@@ -162,22 +159,7 @@ def retention(store: Store, rows: int) -> dict[str, Any]:
 
 def client(port: int, paths: list[str], count: int) -> None:
     """The client process: ``count`` sequential GETs per path, each on a new connection."""
-    async def main() -> dict[str, list[float]]:
-        out: dict[str, list[float]] = {}
-        for path in paths:
-            times = []
-            req = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
-            for _ in range(count):
-                t0 = time.perf_counter()
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.write(req)
-                body = await reader.read()
-                times.append((time.perf_counter() - t0) * 1000.0)
-                writer.close()
-                assert body.startswith(b"HTTP/1.1 200"), body[:300]
-            out[path] = times
-        return out
-    print(json.dumps(asyncio.run(main())))
+    print(json.dumps(asyncio.run(rest_times(port, paths, count))))
 
 
 async def rest(url: str, requests: int) -> dict[str, Any]:
