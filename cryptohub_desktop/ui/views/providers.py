@@ -80,6 +80,9 @@ class ProvidersView(View):
                 self.details.show_row(self.model.row(i))
                 await self.details.load()
 
+    def apply_access(self) -> None:
+        self.details.apply_access()
+
     def focus_item(self, provider_id: str) -> None:
         self.table.select_key(provider_id)
 
