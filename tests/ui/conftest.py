@@ -136,6 +136,7 @@ class RemoteUi:
     window: MainWindow
     ctx: UiContext
     data_dir: Path
+    starting: asyncio.Task[None] | None = None
 
 
 @pytest.fixture
@@ -183,9 +184,15 @@ async def open_remote(tmp_path: Path, qapp: QApplication
         opened.append(ui)
         if wait:
             await api.start()
+        else:  # the window is up at once; the connection goes on in the background
+            ui.starting = asyncio.ensure_future(api.start())
         return ui
 
     yield factory
+    for ui in opened:
+        if ui.starting is not None:
+            ui.starting.cancel()
+        await ui.api.stop()
     others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     if others:
         await asyncio.wait(others, timeout=5 * SLOW)
@@ -194,7 +201,6 @@ async def open_remote(tmp_path: Path, qapp: QApplication
         for view in ui.window.views.values():
             await view.coalescer.aclose()
         ui.ctx.bridge.close()
-        await ui.api.stop()
         ui.ctx.extra["tray"].hide()  # type: ignore[attr-defined]
         ui.window.close()
         await asyncio.sleep(0)
