@@ -26,6 +26,7 @@ import itertools
 import json
 import logging
 import random
+import socket
 import ssl
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -203,7 +204,7 @@ class RemoteApi:
                     self._set_state("unreachable", f"the hub answered HTTP {code}")
                 lost = ""
             except (OSError, TimeoutError, WebSocketException, InvalidURI) as exc:
-                lost = _short(exc)
+                lost = _why(exc)
             except _Incompatible as exc:
                 self._set_state("incompatible", str(exc))
                 return
@@ -570,6 +571,21 @@ def _param(value: Any) -> str:
     if isinstance(value, datetime):
         return iso(value) or ""
     return str(value)
+
+
+def _why(exc: BaseException) -> str:
+    """A lost or failed connection in words for the window ("connection refused")."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"its TLS certificate is not trusted ({exc.verify_message}); see [hub] ca_file"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused: nothing listens there"
+    if isinstance(exc, socket.gaierror):
+        return "host name not found"
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, ConnectionClosed):
+        return "the connection was lost"
+    return _short(exc)
 
 
 def _short(exc: BaseException) -> str:

@@ -36,17 +36,22 @@ READ_TOKEN = "hub-read-token-1"
 
 
 class ServeHub:
-    """``cryptohub-desktop serve`` on 127.0.0.1:<free port>.
+    """``cryptohub-desktop serve`` on 127.0.0.1:<free port> (live exchange streams off:
+    they have no replay here).
 
     Args:
         folder: where its config, data folder and output go.
         replay: the upstream; ``providers`` point at it, every other provider is off.
         interval: every category's schedule (the first run is a second after start).
         extra: TOML lines put first (top-level tables).
+        watchlist: the hub's watched symbols.
+        env: more environment for the process (API keys by their entry names).
     """
 
     def __init__(self, folder: Path, replay: ReplayServer, providers: Sequence[str], *,
-                 interval: str = "every_1_hour", extra: str = "") -> None:
+                 interval: str = "every_1_hour", extra: str = "",
+                 watchlist: Sequence[str] = ("BTC", "ETH"),
+                 env: dict[str, str] | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.folder = folder
@@ -54,10 +59,13 @@ class ServeHub:
         self.config = folder / "hub.toml"
         self.log = folder / "hub.out"
         self.proc: subprocess.Popen[str] | None = None
+        self.env = env or {}
         lines = [extra, "[schedule]", *(f'{c} = "{interval}"' for c in CATEGORIES), "",
                  "[consensus]", "max_age_seconds = 2000000000", "",  # recorded answers are old
                  "[backup]", "daily = false", "",
-                 "[watchlist]", 'symbols = ["BTC", "ETH"]', ""]
+                 "[streams]", "enabled = false", "",  # live streams would reach the internet
+                 "[watchlist]", "symbols = [" + ", ".join(f'"{s}"' for s in watchlist) + "]",
+                 ""]
         for p in PROVIDERS:
             lines.append(f"[providers.{p.id}]")
             lines.append(f'base_url = "{replay.mount(p.id)}"' if p.id in providers
@@ -73,7 +81,7 @@ class ServeHub:
         """Start it and wait until ``/health`` answers."""
         env = dict(os.environ)
         env.update({"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-                    "SERVER_TOKEN": ADMIN_TOKEN, "SERVER_READ_TOKEN": READ_TOKEN})
+                    "SERVER_TOKEN": ADMIN_TOKEN, "SERVER_READ_TOKEN": READ_TOKEN, **self.env})
         for name in ("CRYPTOHUB_DATABASE_URL", "CRYPTOHUB_REDIS_URL", "CRYPTOHUB_HUB_TOKEN"):
             env.pop(name, None)
         with self.log.open("a") as out:  # the child keeps its own descriptor

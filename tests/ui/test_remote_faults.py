@@ -108,8 +108,8 @@ async def test_read_only_token_disables_actions_with_the_reason(serve_hub, open_
         assert w.actions[name].toolTip() == READ_ONLY
     assert not dash.edit_watchlist.isEnabled()
     settings = w.show_view("settings")
-    assert not settings.keys_card.isVisible() and not settings.sched_card.isEnabled()
-    assert not settings.server_card.isEnabled() and settings.remote_note.isVisible()
+    assert not settings.keys_card.isVisible() and not settings.sched_card.isVisible()
+    assert not settings.server_card.isVisible() and settings.remote_note.isVisible()
 
 
 async def test_wrong_token_says_auth_failed_and_settings_fix_it(serve_hub, open_remote):

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from cryptohub_desktop.core.topics import TOPICS
+from cryptohub_desktop.ui.hub_state import remote
 from cryptohub_desktop.ui.models import providers as provider_models
 from cryptohub_desktop.ui.statusbar import counts_text
 from cryptohub_desktop.ui.views.base import View, heading, muted
@@ -70,7 +71,8 @@ class ProvidersView(View):
         self.summary.setText(
             f"{len(rows)} providers: {counts_text(counts, html=False)}, "
             f"{others['disabled']} disabled"
-            + (f". {needs} need a key: select one and use “Add key…”." if needs else ".")
+            + (f". {needs} need a key on the hub." if needs and remote(api) else
+               f". {needs} need a key: select one and use “Add key…”." if needs else ".")
             + (" This computer is offline: providers that cannot be reached show offline."
                if not api.network().get("online", True) else ""))
         current = self.table.current_row()

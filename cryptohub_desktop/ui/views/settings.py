@@ -172,10 +172,8 @@ class SettingsView(View):
         lay.addWidget(srv)
         self.server_card = srv
         if remote(self.api):  # the hub's keys, schedule and server are changed on the hub
-            self.keys_card.hide()
-            for card in (sched, srv):
-                card.setEnabled(False)
-                card.setToolTip(HUB_OWNS)
+            for card in (self.keys_card, sched, srv):
+                card.hide()
 
         look = Card("Window")
         form = QFormLayout()
