@@ -65,6 +65,7 @@ async def test_hub_cut_reconnects_shows_nothing_stale_as_current_and_fills_the_g
         row = _btc(dash)
         assert row is not None and not row["fresh"]  # last known, never current
         assert "last known" in ui.window.status.counts.text()
+        assert ui.window.views["providers"].summary.text().startswith("Last known")
 
         result = await hub.act("collect_now", provider="kraken")  # missed by the desktop
         assert result["ok"], result

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from cryptohub_desktop.core.topics import TOPICS
-from cryptohub_desktop.ui.hub_state import remote
+from cryptohub_desktop.ui.hub_state import connected, remote
 from cryptohub_desktop.ui.models import providers as provider_models
 from cryptohub_desktop.ui.statusbar import counts_text
 from cryptohub_desktop.ui.views.base import View, heading, muted
@@ -83,7 +83,11 @@ class ProvidersView(View):
                 await self.details.load()
 
     def apply_access(self) -> None:
+        """The hub is away: what the table shows is its last known state, and says so."""
         self.details.apply_access()
+        lost = "Last known, from before the hub connection was lost: "
+        text = self.summary.text().removeprefix(lost)
+        self.summary.setText(text if connected(self.api) else lost + text)
 
     def focus_item(self, provider_id: str) -> None:
         self.table.select_key(provider_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
-from PySide6.QtWidgets import QFormLayout, QLineEdit, QWidget
+from PySide6.QtWidgets import QFormLayout, QLineEdit, QVBoxLayout, QWidget
 
 from cryptohub_desktop.api.protocol import HubApi, RemoteHub
 from cryptohub_desktop.config import Config
@@ -40,12 +40,14 @@ class HubPanel(QWidget):
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.token.setPlaceholderText("unchanged")
         self.note = muted("")
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        form = QFormLayout()
         form.addRow("Hub URL", self.url)
         form.addRow("CA file", self.ca_file)
         form.addRow("Token", self.token)
-        form.addRow("", self.note)
+        lay.addLayout(form)
+        lay.addWidget(self.note)  # beside the form, not in it: a wrapped row gets too tall
 
     async def refresh(self) -> None:
         where = await asyncio.to_thread(self.secrets.source, HUB_TOKEN)
