@@ -4,7 +4,7 @@ full access token and a read-only one.
 
 Example::
 
-    with ReplayServer() as replay:
+    with ReplayServer() as replay:  # an Upstream
         hub = ServeHub(tmp_path, replay, ["coingecko", "kraken"])
         hub.start()                 # waits until /health answers
         hub.get("/api/market")      # as the admin
@@ -20,7 +20,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from websockets.asyncio.client import connect
@@ -29,10 +29,17 @@ from cryptohub_desktop.collectors import PROVIDERS
 from cryptohub_desktop.core.topics import CATEGORIES
 from tests.cluster.harness import CMD, free_port
 from tests.conftest import SLOW
-from tests.replay import ReplayServer
 
 ADMIN_TOKEN = "hub-admin-token-1"
 READ_TOKEN = "hub-read-token-1"
+
+
+class Upstream(Protocol):
+    """Where recorded answers are served (:class:`ReplayServer`, or one in another process)."""
+
+    def mount(self, provider_id: str) -> str:
+        """The base_url of ``provider_id``'s recorded answers."""
+        ...
 
 
 class ServeHub:
@@ -43,14 +50,17 @@ class ServeHub:
         folder: where its config, data folder and output go.
         replay: the upstream; ``providers`` point at it, every other provider is off.
         interval: every category's schedule (the first run is a second after start).
-        extra: TOML lines put first (top-level tables).
+        extra: TOML lines put first (top-level tables); live streams are off unless it
+            has a ``[streams]`` table.
+        options: provider id -> more lines for its ``[providers.ID]`` table (ws_url ...).
         watchlist: the hub's watched symbols.
         env: more environment for the process (API keys by their entry names).
     """
 
-    def __init__(self, folder: Path, replay: ReplayServer, providers: Sequence[str], *,
+    def __init__(self, folder: Path, replay: Upstream, providers: Sequence[str], *,
                  interval: str = "every_1_hour", extra: str = "",
                  watchlist: Sequence[str] = ("BTC", "ETH"),
+                 options: dict[str, str] | None = None,
                  env: dict[str, str] | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -63,13 +73,15 @@ class ServeHub:
         lines = [extra, "[schedule]", *(f'{c} = "{interval}"' for c in CATEGORIES), "",
                  "[consensus]", "max_age_seconds = 2000000000", "",  # recorded answers are old
                  "[backup]", "daily = false", "",
-                 "[streams]", "enabled = false", "",  # live streams would reach the internet
+                 *([] if "[streams]" in extra else  # their default URLs are the internet's
+                   ["[streams]", "enabled = false", ""]),
                  "[watchlist]", "symbols = [" + ", ".join(f'"{s}"' for s in watchlist) + "]",
                  ""]
         for p in PROVIDERS:
             lines.append(f"[providers.{p.id}]")
             lines.append(f'base_url = "{replay.mount(p.id)}"' if p.id in providers
                          else "enabled = false")
+            lines.append((options or {}).get(p.id, ""))
             lines.append("")
         self.config.write_text("\n".join(lines))
 
