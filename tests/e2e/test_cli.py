@@ -129,6 +129,9 @@ def test_serve_answers_health_and_stops_on_sigterm(tmp_path, database):
     (["collect"], "--once", 2),
     (["collect", "--once", "--provider", "nosuch"], "unknown provider id 'nosuch'", 1),
     (["nosuchcommand"], "invalid choice", 2),
+    # the hub token is a keychain entry (accepted; here no keychain is usable)
+    (["keys", "set", "CRYPTOHUB_HUB_TOKEN", "--value", "hub-token-1"], "no usable OS keychain",
+     1),
 ])
 def test_user_mistakes_give_one_line(tmp_path, args, needle, code):
     """A wrong option or value prints one line naming it, no traceback, non-zero exit."""
