@@ -151,11 +151,18 @@ async def _gui(tmp: Path, rate: float, seconds: float) -> dict[str, object]:
             updates["n"] = 0
             sampler.start()
             i = 0
+            marks: list[tuple[str, int]] = []  # (page shown, first sample while shown)
             while time.perf_counter() - t0 < seconds:
+                marks.append((pages[i % len(pages)], len(sampler.samples)))
                 window.show_view(pages[i % len(pages)])
                 i += 1
                 await asyncio.sleep(1.0)
-            busy = stats(sampler.stop())
+            samples = sampler.stop()
+            busy = stats(samples)
+            per_page: dict[str, list[float]] = {}
+            for (page, start), (_, end) in zip(marks, [*marks[1:], ("", len(samples))],
+                                               strict=True):
+                per_page.setdefault(page, []).extend(samples[start:end])
             elapsed = time.perf_counter() - t0
             received = updates["n"]
             driver.stdin.write("stop\n")
@@ -184,6 +191,7 @@ async def _gui(tmp: Path, rate: float, seconds: float) -> dict[str, object]:
             "updates_received": received,
             "updates_per_s": round(received / elapsed, 1),
             "idle_updates": idle_updates, "idle_lag": idle, "lag_under_updates": busy,
+            "lag_by_page_shown": {k: stats(v) for k, v in per_page.items()},
             "loadavg_1_5_15": load, "cpus": os.cpu_count()}
 
 

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.context import UiContext
-from cryptohub_desktop.ui.hub_state import HubBanner, connected, gate
+from cryptohub_desktop.ui.hub_state import HubBanner, connected, gate, remote
 from cryptohub_desktop.ui.statusbar import HubStatusBar
 from cryptohub_desktop.ui.tray import Tray
 from cryptohub_desktop.ui.views import VIEWS
@@ -318,9 +318,12 @@ class MainWindow(QMainWindow):
         api = self.ctx.api
         self.hub_banner.show_state(api)
         self.status.refresh()
-        for name in ("backfill", "collect"):
-            self.actions[name].setEnabled(True)
-        gate(api, [self.actions["backfill"], self.actions["collect"]])
+        menu = [self.actions["backfill"], self.actions["collect"]]
+        if self.tray is not None:
+            menu.append(self.tray.collect_action)
+        for action in menu:
+            action.setEnabled(True)
+        gate(api, menu)
         if self.backfill_dialog is not None:
             self.backfill_dialog.apply_access()
         for view in self.views.values():
@@ -356,9 +359,14 @@ class MainWindow(QMainWindow):
             self.hide()
             if not self._told_tray:
                 self._told_tray = True
-                self.tray.notify("Still collecting",
-                                 "Crypto Hub keeps collecting in the tray. "
-                                 "Use Quit in the tray menu to stop it.")
+                if remote(self.ctx.api):
+                    self.tray.notify("Still attached to the hub",
+                                     "Crypto Hub keeps following the hub in the tray. "
+                                     "Use Quit in the tray menu to stop it.")
+                else:
+                    self.tray.notify("Still collecting",
+                                     "Crypto Hub keeps collecting in the tray. "
+                                     "Use Quit in the tray menu to stop it.")
             return
         event.accept()
         self.quit_requested.emit()

@@ -5,6 +5,7 @@ URL. Always a clear line in the window, never a crash, never a stale value as cu
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from websockets.asyncio.server import serve
@@ -104,9 +105,9 @@ async def test_read_only_token_disables_actions_with_the_reason(serve_hub, open_
                    pools.strategy, pools.up, pools.down, dialog.start):
         assert not widget.isEnabled(), widget
         assert widget.toolTip() == READ_ONLY, widget
-    for name in ("collect", "backfill"):
-        assert not w.actions[name].isEnabled()
-        assert w.actions[name].toolTip() == READ_ONLY
+    for action in (w.actions["collect"], w.actions["backfill"], w.tray.collect_action):
+        assert not action.isEnabled()
+        assert action.toolTip() == READ_ONLY
     assert not dash.edit_watchlist.isEnabled()
     settings = w.show_view("settings")
     assert not settings.keys_card.isVisible() and not settings.sched_card.isVisible()
@@ -164,3 +165,23 @@ async def test_wrong_url_says_unreachable(open_remote):
     assert "unreachable" in ui.window.status.hub.text()
     assert url in ui.window.hub_banner.label.text()
     assert ui.window.isVisible()
+
+
+async def test_a_hub_of_another_major_version_is_incompatible(open_remote):
+    """A hub whose hello names another major version: "hub: incompatible version" and a
+    banner saying to update one side; the desktop stops trying (no retry storm)."""
+    async def hub_of_the_future(ws: Any) -> None:
+        async for raw in ws:
+            if json.loads(raw).get("action") == "hello":
+                await ws.send(json.dumps({"type": "hello", "version": "99.0.0",
+                                          "instance_id": "hub-z", "can_act": True}))
+
+    async with serve(hub_of_the_future, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        ui = await open_remote(f"http://127.0.0.1:{port}", ADMIN_TOKEN, wait=False)
+        await until(lambda: ui.api.state == "incompatible", what="incompatible")
+        assert "99.0.0" in ui.api.detail
+        assert "incompatible version" in ui.window.status.hub.text()
+        assert "another version" in ui.window.hub_banner.label.text()
+        assert not ui.window.actions["collect"].isEnabled()
+        await ui.api.stop()
