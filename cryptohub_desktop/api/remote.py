@@ -103,6 +103,7 @@ class RemoteApi:
         self._symbol_map = SymbolMap.bundled()  # the same release's map as the hub's
         self._watchlist: list[str] = []
         self._ready = asyncio.Event()
+        self._settled = asyncio.Event()  # ready, or a first failure to tell the user about
         self._stopping = False
 
     def _configure(self, url: str, token: str | None, ca_file: str | None) -> None:
@@ -130,11 +131,13 @@ class RemoteApi:
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
-        """Connect and wait (briefly) for the first snapshots; keep the connection."""
+        """Connect and wait (at most 10 s) for the first snapshots, or the first failure
+        (auth failed, unreachable, incompatible: the window says so at once); the
+        connection is kept, and retried, either way."""
         self._stopping = False
         self._task = asyncio.get_running_loop().create_task(self._run(), name="remote-hub")
         try:
-            await asyncio.wait_for(self._ready.wait(), timeout=10)
+            await asyncio.wait_for(self._settled.wait(), timeout=10)
         except TimeoutError:
             pass  # the window opens anyway and says what is wrong (state, detail)
 
@@ -184,6 +187,8 @@ class RemoteApi:
     def _set_state(self, state: str, detail: str = "") -> None:
         changed = (state, detail) != (self.state, self.detail)
         self.state, self.detail = state, detail
+        if state != "connecting":
+            self._settled.set()
         if changed:
             log.info("hub %s: %s%s", self.url, state, f" ({detail})" if detail else "")
             for fn in list(self._watchers):
