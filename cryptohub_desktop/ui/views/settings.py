@@ -107,7 +107,8 @@ class SettingsView(View):
         hub = Card("Hub")
         self.hub = HubPanel(self.api, ctx.secrets, self.cfg)
         hub.body.addWidget(self.hub)
-        lay.addWidget(hub)
+        if remote(self.api):  # first when attached to one; below this computer's otherwise
+            lay.addWidget(hub)
 
         self.keys_card = Card("API keys")
         self.keys = KeysPanel(self.api, ctx.secrets)
@@ -174,6 +175,8 @@ class SettingsView(View):
         if remote(self.api):  # the hub's keys, schedule and server are changed on the hub
             for card in (self.keys_card, sched, srv):
                 card.hide()
+        else:
+            lay.addWidget(hub)
 
         look = Card("Window")
         form = QFormLayout()

@@ -51,6 +51,7 @@ class HubPanel(QWidget):
 
     async def refresh(self) -> None:
         where = await asyncio.to_thread(self.secrets.source, HUB_TOKEN)
+        self.token.setPlaceholderText("unchanged" if where else "paste the hub's token")
         self.note.setText(
             {"environment": "The token comes from the CRYPTOHUB_HUB_TOKEN environment "
                             "variable, which wins over the keychain.",
