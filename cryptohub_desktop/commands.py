@@ -264,7 +264,7 @@ def _entry(ident: str, cfg: Config) -> str:
             raise UserError(f"{ident} needs no key")
         return names[0]
     known = key_names(specs.values())
-    if ident.upper() in known or ident.upper() == "HUGGINGFACE_TOKEN":
+    if ident.upper() in known or ident.upper() in ("HUGGINGFACE_TOKEN", HUB_TOKEN):
         return ident.upper()
     if ident in PLACEHOLDER.findall(cfg.database_url):  # the database password's entry
         return ident
@@ -302,7 +302,7 @@ def _keys(cfg: Config, args: argparse.Namespace, secrets: Secrets) -> int:
             ok, why = secrets.available()
             print(why)
             rows = []
-            for name in [*key_names(p.spec for p in PROVIDERS), "HUGGINGFACE_TOKEN"]:
+            for name in [*key_names(p.spec for p in PROVIDERS), "HUGGINGFACE_TOKEN", HUB_TOKEN]:
                 value = secrets.get(name)
                 rows.append((name, mask(value) if value else "-", secrets.source(name) or "-"))
             _table(("entry", "value", "from"), rows)

@@ -140,24 +140,34 @@ def _save(widget: Any, path: Path) -> Path:
     return path
 
 
-async def _shoot_scene(window: Any, ctx: Any, out: Path, scene: str) -> list[Path]:
+async def _shoot_scene(window: Any, ctx: Any, out: Path, scene: str, *,
+                       themes: tuple[str, ...] = THEMES,
+                       sizes: tuple[tuple[int, int], ...] = SIZES,
+                       read: bool = True) -> list[Path]:
+    """Every view in ``themes`` at ``sizes``; ``read``: each view reads afresh first
+    (False: what it shows already, e.g. with the hub gone)."""
     written = []
-    for theme in THEMES:
+    for theme in themes:
         ctx.theme.set_mode(theme)
-        for w, h in SIZES:
+        for w, h in sizes:
             window.resize(w, h)
             dash = window.views["dashboard"]
             dash.show_welcome(scene == "recorded" and theme == "light" and w == 1440)
             for key, view in window.views.items():
                 window.show_view(key)
-                await view.refresh()
-                if key == "dashboard":
+                if not read:
+                    pass
+                elif key == "dashboard":
+                    await view.refresh()
                     await view.chart_panel.load()  # type: ignore[attr-defined]
                     view.chart_panel.chart.apply_pending()  # type: ignore[attr-defined]
-                if key == "providers":
+                elif key == "providers":
+                    await view.refresh()
                     view.focus_item(FAILING)  # type: ignore[attr-defined]
                     await view.refresh()
-                if key == "sentiment_models":
+                else:
+                    await view.refresh()
+                if key == "sentiment_models" and read:
                     await view.score(  # type: ignore[attr-defined]
                         "Bitcoin ETF approval sends BTC to a new all-time high")
                 window.status.refresh()
@@ -211,16 +221,85 @@ async def _shoot(out: Path) -> list[Path]:
     return written
 
 
-async def _main(out: Path) -> list[Path]:
-    for scene in ("recorded", "offline"):
-        shutil.rmtree(out / scene, ignore_errors=True)
+async def _shoot_remote(out: Path) -> list[Path]:
+    """The window attached to a real ``serve`` hub (``gui --hub``): every view, then the
+    hub cut away (the connection drops, values turn last known, the banner says so)."""
+    from cryptohub_desktop.api.remote import RemoteApi
+    from cryptohub_desktop.collectors import PROVIDERS
+    from cryptohub_desktop.config import load_config
+    from cryptohub_desktop.providers.spec import key_names
+    from cryptohub_desktop.secrets import HUB_TOKEN, Secrets
+    from cryptohub_desktop.ui.app import build
+    from cryptohub_desktop.ui.state import UiState
+    from tests.memkeyring import MemoryKeyring
+    from tests.replay import ReplayServer, providers_with_fixtures
+    from tests.tcpproxy import TcpProxy
+    from tests.ui.serve_hub import ADMIN_TOKEN, ServeHub
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    keys = {n: "test-key" for n in key_names(p.spec for p in PROVIDERS)
+            if n not in MISSING_KEYS}
+    with tempfile.TemporaryDirectory() as d, ReplayServer() as replay:
+        tmp = Path(d)
+        hub = ServeHub(tmp, replay, sorted(providers_with_fixtures()), env=keys,
+                       watchlist=("BTC", "ETH", "BNB", "SOL", "XRP"),
+                       extra="[retention]\ndays = 0\n")
+        hub.start()
+        try:
+            await asyncio.sleep(20)  # every provider's first run (spread over 15 s)
+            await hub.act("backfill", symbols=["BTC"], days=3650)
+            with TcpProxy(("127.0.0.1", hub.port)) as proxy:
+                url = f"http://127.0.0.1:{proxy.port}"
+                (tmp / "desktop.toml").write_text(f'[hub]\nurl = "{url}"\n')
+                cfg = load_config(tmp / "desktop.toml", data_dir=tmp / "desktop")
+                secrets = Secrets(env={}, backend=MemoryKeyring())
+                secrets.set(HUB_TOKEN, ADMIN_TOKEN)
+                state = UiState(tmp / "ui.ini")
+                state.chart_range = "max"
+                state.chart_mode = "candles"
+                state.close_to_tray = False
+                api = RemoteApi(url, secrets.get(HUB_TOKEN))
+                window, ctx = build(cfg, api, secrets, app, state, None)
+                window.show()
+                await api.start()
+                written = await _shoot_scene(window, ctx, out, "remote")
+                proxy.cut()
+                while not api.state.startswith("reconnecting"):
+                    await asyncio.sleep(0.1)
+                written += await _shoot_scene(window, ctx, out, "remote/dropped",
+                                              themes=("light",), sizes=SIZES[:1], read=False)
+                window.quitting = True
+                ctx.bridge.close()
+                for view in window.views.values():
+                    await view.coalescer.aclose()
+                await api.stop()
+                window.close()
+                ctx.theme.set_mode("light")
+                await asyncio.sleep(0)
+        finally:
+            hub.stop()
+    return written
+
+
+async def _main(out: Path, only: str) -> list[Path]:
+    scenes = {"local": ("recorded", "offline"), "remote": ("remote",)}
+    for name, folders in scenes.items():
+        if only in (name, "all"):
+            for scene in folders:
+                shutil.rmtree(out / scene, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    return await _shoot(out)
+    written = await _shoot(out) if only in ("local", "all") else []
+    if only in ("remote", "all"):
+        written += await _shoot_remote(out)
+    return written
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    ap.add_argument("--only", choices=("local", "remote", "all"), default="all",
+                    help="the local scenes, the ones attached to a hub, or both")
     args = ap.parse_args(argv)
     try:
         import tests.replay  # noqa: F401
@@ -232,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        written = loop.run_until_complete(_main(args.out))
+        written = loop.run_until_complete(_main(args.out, args.only))
     for p in written:
         print(p)
     return 0

@@ -53,9 +53,11 @@ class TcpProxy:
 
     def _relay(self, a: socket.socket, b: socket.socket) -> None:
         sel = selectors.DefaultSelector()
-        sel.register(a, selectors.EVENT_READ, b)
-        sel.register(b, selectors.EVENT_READ, a)
         try:
+            # cut() may close the pair before this thread registers it: a closed socket
+            # has no descriptor (ValueError), which ends the relay like a cut mid-way
+            sel.register(a, selectors.EVENT_READ, b)
+            sel.register(b, selectors.EVENT_READ, a)
             while True:
                 for key, _ in sel.select(timeout=1.0):
                     src = key.fileobj

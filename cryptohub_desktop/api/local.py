@@ -43,6 +43,8 @@ class LocalApi:
     mode = "local"
     can_act = True
     read_only_reason = ""
+    state = "local"
+    detail = ""
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
@@ -86,6 +88,9 @@ class LocalApi:
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         return self.hub.bus.subscribe("*", fn)
+
+    def watch_state(self, fn: Callable[[str], None]) -> Callable[[], None]:
+        return lambda: None  # the engine in this process has no connection to lose
 
     def last_seq(self, service: str) -> int:
         return self.hub.bus.last_seq(service)

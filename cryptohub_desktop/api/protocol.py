@@ -57,12 +57,18 @@ class HubApi(Protocol):
         instance_id: the (team hub) instance behind the interface.
         can_act: whether actions are allowed (False: read-only access; why in
             :attr:`read_only_reason`).
+        state: "local" for the engine in this process; for a remote hub its connection:
+            "connecting", "connected", "reconnecting (n)", "auth failed", "unreachable",
+            "incompatible".
+        detail: one line about the state ("the hub refused the token (401)").
     """
 
     mode: str
     can_act: bool
     read_only_reason: str
     instance_id: str
+    state: str
+    detail: str
 
     async def start(self) -> None:
         """Start (the local engine) or connect (a remote hub). Idempotent.
@@ -117,6 +123,11 @@ class HubApi(Protocol):
     def symbols(self) -> list[Answer]:
         """The symbols of the bundled symbol map, for a watchlist search:
         ``[{"symbol": "BTC", "name": "Bitcoin", "providers": 14}, ...]``."""
+        ...
+
+    def watch_state(self, fn: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``fn(state)`` on the event-loop thread each time :attr:`state` (or its
+        detail) changes; returns the function that stops it. A local hub never changes."""
         ...
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
@@ -210,4 +221,26 @@ class HubApi(Protocol):
 
     def attach_server(self, clients: Callable[[], int]) -> None:
         """A local server serves this hub; ``clients`` counts its WebSocket clients."""
+        ...
+
+
+class RemoteHub(HubApi, Protocol):
+    """A hub reached over the network (``mode == "remote"``): where it is, and how to
+    attach to it again with other settings.
+
+    Attributes:
+        url: the hub's base URL.
+        ca_file: the CA file trusted for it ("" for the system's store only).
+    """
+
+    url: str
+    ca_file: str
+
+    async def reconnect(self, url: str, token: str | None, ca_file: str | None = None
+                        ) -> None:
+        """Drop the connection and attach to ``url`` with ``token`` from now on.
+
+        Raises:
+            UserError: ``url`` or ``ca_file`` is unusable; the current connection is kept.
+        """
         ...

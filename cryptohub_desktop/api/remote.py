@@ -26,6 +26,7 @@ import itertools
 import json
 import logging
 import random
+import socket
 import ssl
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -66,7 +67,11 @@ class RemoteApi:
         token: its access token (``CRYPTOHUB_HUB_TOKEN``), sent as ``Bearer``; None for a
             loopback hub that needs none.
         ca_file: a CA file to trust (a self-signed hub).
-        on_state: called with the connection state each time it changes.
+        on_state: called with the connection state each time it changes (more with
+            :meth:`watch_state`).
+
+    Raises:
+        UserError: the URL is not http(s)://host[:port], or the CA file is unreadable.
 
     Attributes:
         state: the connection state (see the module docstring).
@@ -76,15 +81,7 @@ class RemoteApi:
     mode = "remote"
 
     def __init__(self, url: str, token: str | None = None, *, ca_file: str | None = None,
-                 on_state: Callable[[str], None] = lambda state: None) -> None:
-        parts = urlsplit(url.rstrip("/"))
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise UserError(f"hub URL must be http(s)://host[:port], got {url!r}")
-        self.url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-        self.ws_url = urlunsplit(("wss" if parts.scheme == "https" else "ws", parts.netloc,
-                                  parts.path + "/ws/master", "", ""))
-        self.token = token
-        self.on_state = on_state
+                 on_state: Callable[[str], None] | None = None) -> None:
         self.state = "connecting"
         self.detail = ""
         self.can_act = False
@@ -92,13 +89,8 @@ class RemoteApi:
         self.hub_version = ""
         self.instance_id = ""
         self.reconnects = 0
-        self._tls = _tls_context(ca_file) if parts.scheme == "https" else None
-        headers = {"User-Agent": f"cryptohub-desktop/{__version__}"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self._headers = headers
-        self._http = httpx.AsyncClient(base_url=self.url, headers=headers,
-                                       verify=self._tls or True, timeout=READ_TIMEOUT)
+        self._watchers: list[Callable[[str], None]] = [on_state] if on_state else []
+        self._configure(url, token, ca_file)
         self._subs = Subscribers()
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -106,22 +98,55 @@ class RemoteApi:
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._seq: dict[str, int] = dict.fromkeys(TOPICS, 0)
         self._snapshots: dict[str, dict[str, Any]] = {}
+        self._fresh: set[str] = set()  # services snapshotted on the current connection
         self._catalogue: list[ProviderInfo] = []
         self._symbol_map = SymbolMap.bundled()  # the same release's map as the hub's
         self._watchlist: list[str] = []
         self._ready = asyncio.Event()
+        self._settled = asyncio.Event()  # ready, or a first failure to tell the user about
         self._stopping = False
+
+    def _configure(self, url: str, token: str | None, ca_file: str | None) -> None:
+        """Where the hub is and how to show who we are (the constructor's arguments).
+
+        Raises:
+            UserError: the URL is not http(s)://host[:port], or the CA file is unreadable.
+        """
+        parts = urlsplit(url.strip().rstrip("/"))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UserError(f"hub URL must be http(s)://host[:port], got {url!r}")
+        tls = _tls_context(ca_file) if parts.scheme == "https" else None
+        self.url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        self.ws_url = urlunsplit(("wss" if parts.scheme == "https" else "ws", parts.netloc,
+                                  parts.path + "/ws/master", "", ""))
+        self.token = token
+        self.ca_file = ca_file or ""
+        self._tls = tls
+        headers = {"User-Agent": f"cryptohub-desktop/{__version__}"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._headers = headers
+        self._http = httpx.AsyncClient(base_url=self.url, headers=headers,
+                                       verify=self._tls or True, timeout=READ_TIMEOUT)
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
-        """Connect and wait (briefly) for the first snapshots; keep the connection."""
+        """Connect and wait (at most 10 s) for the first snapshots, or the first failure
+        (auth failed, unreachable, incompatible: the window says so at once); the
+        connection is kept, and retried, either way."""
+        self._stopping = False
         self._task = asyncio.get_running_loop().create_task(self._run(), name="remote-hub")
         try:
-            await asyncio.wait_for(self._ready.wait(), timeout=10)
+            await asyncio.wait_for(self._settled.wait(), timeout=10)
         except TimeoutError:
             pass  # the window opens anyway and says what is wrong (state, detail)
 
     async def stop(self) -> None:
+        await self._halt()
+        await self._http.aclose()
+
+    async def _halt(self) -> None:
+        """End the connection task and fail what waits on it (stop, reconnect)."""
         self._stopping = True
         if self._task is not None:
             self._task.cancel()
@@ -132,37 +157,72 @@ class RemoteApi:
         for fut in self._pending.values():
             if not fut.done():
                 fut.cancel()
-        await self._http.aclose()
+
+    async def reconnect(self, url: str, token: str | None, ca_file: str | None = None) -> None:
+        """Attach to ``url`` with ``token`` from now on (Settings saved): the connection
+        is dropped and made again; the state starts afresh from its snapshots.
+
+        Raises:
+            UserError: ``url`` or ``ca_file`` is unusable; the current connection is kept.
+        """
+        old_http = self._http
+        self._configure(url, token, ca_file)  # raises before anything is dropped
+        await self._halt()
+        await old_http.aclose()
+        self._snapshots.clear()
+        self._seq = dict.fromkeys(TOPICS, 0)
+        self._catalogue = []
+        self._ready.clear()
+        self.reconnects = 0
+        self.can_act = False
+        self.read_only_reason = "not connected to the hub yet"
+        self._set_state("connecting", self.url)
+        self._stopping = False
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="remote-hub")
+
+    def watch_state(self, fn: Callable[[str], None]) -> Callable[[], None]:
+        self._watchers.append(fn)
+        return lambda: self._watchers.remove(fn) if fn in self._watchers else None
 
     def _set_state(self, state: str, detail: str = "") -> None:
         changed = (state, detail) != (self.state, self.detail)
         self.state, self.detail = state, detail
+        if state != "connecting":
+            self._settled.set()
         if changed:
             log.info("hub %s: %s%s", self.url, state, f" ({detail})" if detail else "")
-            self.on_state(state)
+            for fn in list(self._watchers):
+                fn(state)
 
     async def _run(self) -> None:
         delay = BACKOFF_INITIAL
         while not self._stopping:
+            self._fresh.clear()
             try:
                 await self._session()
-                delay = BACKOFF_INITIAL
+                lost = "the hub closed the connection"
             except InvalidStatus as exc:
                 code = exc.response.status_code
                 if code in (401, 403):
                     self._set_state("auth failed", f"the hub refused the token ({code})")
                 else:
                     self._set_state("unreachable", f"the hub answered HTTP {code}")
+                lost = ""
             except (OSError, TimeoutError, WebSocketException, InvalidURI) as exc:
-                what = "reconnecting" if self._ready.is_set() else "unreachable"
-                self.reconnects += 1
-                self._set_state(f"reconnecting ({self.reconnects})" if what == "reconnecting"
-                                else what, _short(exc))
+                lost = _why(exc)
             except _Incompatible as exc:
                 self._set_state("incompatible", str(exc))
                 return
             if self._stopping:
                 return
+            if self.state == "connected":
+                delay = BACKOFF_INITIAL  # it worked: the next drop starts the backoff over
+            if lost:
+                if self._ready.is_set():  # it worked before: say how often it was retried
+                    self.reconnects += 1
+                    self._set_state(f"reconnecting ({self.reconnects})", lost)
+                else:
+                    self._set_state("unreachable", lost)
             await asyncio.sleep(delay * (0.5 + random.random()))  # jitter
             delay = min(BACKOFF_MAX, delay * 2)
 
@@ -182,9 +242,6 @@ class RemoteApi:
                     if not fut.done():
                         fut.set_exception(ConnectionError("the hub connection was lost"))
                 self._pending.clear()
-                if not self._stopping and self._ready.is_set():
-                    self.reconnects += 1
-                    self._set_state(f"reconnecting ({self.reconnects})", "connection lost")
 
     # --- messages --------------------------------------------------------------------------
     def _on_message(self, msg: dict[str, Any]) -> None:
@@ -217,13 +274,13 @@ class RemoteApi:
             return
         self._snapshots[service] = msg.get("data") or {}
         self._seq[service] = int(msg.get("seq") or 0)
+        self._fresh.add(service)
         if service == "health_checker":
             self._learn_catalogue(self._snapshots[service])
         if service == "market_data":
             self._watchlist = [m["symbol"] for m in self._snapshots[service].get("market", [])]
-        if not self._ready.is_set() and len(self._snapshots) == len(TOPICS):
+        if len(self._fresh) == len(TOPICS):  # the whole state of this connection is here
             self._ready.set()
-        if len(self._snapshots) == len(TOPICS):
             self._set_state("connected", f"{self.url} ({self.instance_id or 'hub'})")
         # the views read afresh: whatever they show now comes from this snapshot's time
         self._subs.deliver(Event(service, {"reason": "snapshot"}, seq=0, kind=RESYNC))
@@ -519,6 +576,21 @@ def _param(value: Any) -> str:
     if isinstance(value, datetime):
         return iso(value) or ""
     return str(value)
+
+
+def _why(exc: BaseException) -> str:
+    """A lost or failed connection in words for the window ("connection refused")."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"its TLS certificate is not trusted ({exc.verify_message}); see [hub] ca_file"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused: nothing listens there"
+    if isinstance(exc, socket.gaierror):
+        return "host name not found"
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, ConnectionClosed):
+        return "the connection was lost"
+    return _short(exc)
 
 
 def _short(exc: BaseException) -> str:

@@ -82,7 +82,7 @@ def build(cfg: Config, api: HubApi, secrets: Secrets, app: QApplication, state: 
     theme = Theme(app, read_theme(cfg, state))
     fmt.set_zone(state.times if state.times in fmt.ZONES else "local")
     remember_widths_in(state)
-    bridge = HubBridge(api.subscribe)
+    bridge = HubBridge(api.subscribe, api.watch_state)
     rules = AlertRules(state)
     ctl = ServerControl(api, cfg.server, serve) if serve is not None else None
     ctx = UiContext(api=api, secrets=secrets, bridge=bridge, theme=theme, state=state,

@@ -25,16 +25,20 @@ class HubBridge(QObject):
         event(str, dict): any event: (topic, data).
         status_changed(str, str): a provider's health status changed: (id, new).
         alert(dict): an alert row was stored (id, severity, alert_type, message ...).
+        hub_state(str): the connection to a remote hub changed state (``HubApi.state``).
     """
 
     event = Signal(str, dict)
     status_changed = Signal(str, str)
     alert = Signal(dict)
+    hub_state = Signal(str)
 
     def __init__(self, subscribe: Callable[[Subscriber], Callable[[], None]],
-                 parent: QObject | None = None) -> None:
+                 watch_state: Callable[[Callable[[str], None]], Callable[[], None]]
+                 | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._unsubscribe = subscribe(self._on_bus_event)
+        self._unwatch = watch_state(self.hub_state.emit) if watch_state else (lambda: None)
 
     def _on_bus_event(self, ev: Event) -> None:
         data: dict[str, Any] = ev.data
@@ -49,3 +53,4 @@ class HubBridge(QObject):
     def close(self) -> None:
         """Stop listening (idempotent)."""
         self._unsubscribe()
+        self._unwatch()

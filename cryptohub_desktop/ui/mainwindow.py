@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.context import UiContext
+from cryptohub_desktop.ui.hub_state import HubBanner, connected, gate, remote
 from cryptohub_desktop.ui.statusbar import HubStatusBar
 from cryptohub_desktop.ui.tray import Tray
 from cryptohub_desktop.ui.views import VIEWS
@@ -131,6 +132,8 @@ class MainWindow(QMainWindow):
         rlay.setContentsMargins(0, 0, 0, 0)
         rlay.setSpacing(0)
         rlay.addWidget(self.banner)
+        self.hub_banner = HubBanner(ctx.theme)
+        rlay.addWidget(self.hub_banner)
         rlay.addWidget(self.stack, 1)
         central = QWidget()
         lay = QHBoxLayout(central)
@@ -145,6 +148,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         ctx.bridge.event.connect(self.on_bridge_event)
         ctx.bridge.status_changed.connect(lambda *_: self.status.refresh())
+        ctx.bridge.hub_state.connect(self.on_bridge_hub_state)
         self.status.refreshed.connect(self.banner.show_state)
         for view in self.views.values():
             view.status_message.connect(self.say)
@@ -163,6 +167,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         self.show_view(ctx.state.view if ctx.state.view in self.views else "dashboard")
+        self.on_bridge_hub_state(ctx.api.state)
 
     # --- menus -----------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -241,6 +246,7 @@ class MainWindow(QMainWindow):
             self.backfill_dialog.finished_run.connect(self.say)
         if symbols:
             self.backfill_dialog.symbols.setText(", ".join(symbols))
+        self.backfill_dialog.apply_access()
         self.backfill_dialog.show()
         self.backfill_dialog.raise_()
         return self.backfill_dialog
@@ -307,6 +313,24 @@ class MainWindow(QMainWindow):
         if topic == "market_data" and self.ctx.rules.prices and not self._prices.isActive():
             self._prices.start()
 
+    def on_bridge_hub_state(self, _state: str) -> None:
+        """The hub connection changed: say so, gate the actions, re-read when it is back."""
+        api = self.ctx.api
+        self.hub_banner.show_state(api)
+        self.status.refresh()
+        menu = [self.actions["backfill"], self.actions["collect"]]
+        if self.tray is not None:
+            menu.append(self.tray.collect_action)
+        for action in menu:
+            action.setEnabled(True)
+        gate(api, menu)
+        if self.backfill_dialog is not None:
+            self.backfill_dialog.apply_access()
+        for view in self.views.values():
+            view.apply_access()
+            if connected(api):
+                view.poke()
+
     def show_network(self, net: dict[str, Any] | None = None) -> None:
         """Show or hide the offline banner (from an event, or the hub's memory)."""
         self.banner.show_state(net if net is not None else self.ctx.api.network())
@@ -335,9 +359,14 @@ class MainWindow(QMainWindow):
             self.hide()
             if not self._told_tray:
                 self._told_tray = True
-                self.tray.notify("Still collecting",
-                                 "Crypto Hub keeps collecting in the tray. "
-                                 "Use Quit in the tray menu to stop it.")
+                if remote(self.ctx.api):
+                    self.tray.notify("Still attached to the hub",
+                                     "Crypto Hub keeps following the hub in the tray. "
+                                     "Use Quit in the tray menu to stop it.")
+                else:
+                    self.tray.notify("Still collecting",
+                                     "Crypto Hub keeps collecting in the tray. "
+                                     "Use Quit in the tray menu to stop it.")
             return
         event.accept()
         self.quit_requested.emit()

@@ -1,4 +1,6 @@
-"""The status bar: this machine's network, providers by status, server, database size.
+"""The status bar: this machine's network, providers by status, server, database size;
+attached to a team hub, the hub connection ("hub: connected", "hub: reconnecting (2)",
+"hub: auth failed" ...) instead of the local server, refreshed on each change.
 
 Counts come from the hub's memory (``HubApi.counts``), the same numbers the Providers
 page's summary shows, so the two always agree; the bar refreshes every 2 s and at once
@@ -14,6 +16,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from cryptohub_desktop.api.protocol import HubApi
 from cryptohub_desktop.ui import fmt
+from cryptohub_desktop.ui.hub_state import connected, remote, status_text
 from cryptohub_desktop.ui.server_ctl import ServerControl
 from cryptohub_desktop.ui.theme import STATUS_COLORS
 
@@ -54,11 +57,14 @@ class HubStatusBar(QStatusBar):
         self.api = api
         self.server = server
         self.network = QLabel()
+        self.hub = QLabel()
         self.counts = QLabel()
         self.server_label = QLabel()
         self.db = QLabel()
-        for w in (self.network, self.counts, self.server_label, self.db):
+        for w in (self.network, self.hub, self.counts, self.server_label, self.db):
             self.addPermanentWidget(w)
+        self.hub.setVisible(remote(api))
+        self.server_label.setVisible(not remote(api))
         if server is not None:
             server.changed.connect(self.refresh)
         self._timer = QTimer(self)
@@ -76,8 +82,15 @@ class HubStatusBar(QStatusBar):
                                  f"<b>Offline</b></span> since {fmt.short(net.get('since'))}")
             self.network.setToolTip(str(net.get("detail") or ""))
             self.network.show()
-        self.counts.setText(counts_text(self.api.counts()))
+        counts = counts_text(self.api.counts())
+        self.counts.setText(counts if connected(self.api) else f"last known: {counts}")
         self.server_label.setText(self.server.describe() if self.server else "Server off")
         size = self.api.database_size()
-        self.db.setText(f"Database {fmt.size(size)}" if size is not None else "Database opening…")
+        if remote(self.api):
+            self.hub.setText(status_text(self.api))
+            self.hub.setToolTip(self.api.detail)
+            self.db.setText(f"Hub database {fmt.size(size)}" if size is not None else "")
+        else:
+            self.db.setText(f"Database {fmt.size(size)}" if size is not None
+                            else "Database opening…")
         self.refreshed.emit(net)

@@ -63,6 +63,8 @@ class Tray(QObject):
             action = QAction(text, self.menu)
             action.triggered.connect(signal.emit)
             self.menu.addAction(action)
+            if signal is self.collect_requested:
+                self.collect_action = action
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self.on_icon_activated)
         self.history: list[tuple[str, str]] = []

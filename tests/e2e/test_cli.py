@@ -133,6 +133,9 @@ def test_serve_answers_health_and_stops_on_sigterm(tmp_path, database):
     (["collect"], "--once", 2),
     (["collect", "--once", "--provider", "nosuch"], "unknown provider id 'nosuch'", 1),
     (["nosuchcommand"], "invalid choice", 2),
+    # the hub token is a keychain entry (accepted; here no keychain is usable)
+    (["keys", "set", "CRYPTOHUB_HUB_TOKEN", "--value", "hub-token-1"], "no usable OS keychain",
+     1),
 ])
 def test_user_mistakes_give_one_line(tmp_path, args, needle, code):
     """A wrong option or value prints one line naming it, no traceback, non-zero exit."""
@@ -162,3 +165,28 @@ def test_bad_config_and_port_in_use(tmp_path):
                               "--data-dir", str(tmp_path)], capture_output=True, text=True,
                              env=_env(), timeout=60 * SLOW)
     assert run.returncode == 1 and f"port {port}" in run.stderr and "in use" in run.stderr
+
+
+def test_gui_attached_to_a_hub_opens_without_a_database(tmp_path):
+    """`gui --hub URL` with nothing listening there: the window paints at once and the
+    app quits cleanly; it wrote no database of its own (the hub has the data)."""
+    data = tmp_path / "d"
+    run = subprocess.run(
+        [*CMD, "gui", "--hub", f"http://127.0.0.1:{_free_port()}", "--data-dir", str(data)],
+        capture_output=True, text=True, timeout=60 * SLOW,
+        env=_env(CRYPTOHUB_CONFIG=str(tmp_path / "none.toml"), CRYPTOHUB_HUB_TOKEN="t-1",
+                 CRYPTOHUB_UI_EXIT_AFTER_PAINT="1"))
+    assert run.returncode == 0, run.stderr
+    assert "first-paint" in run.stdout and "Traceback" not in run.stderr
+    assert not [p for p in data.rglob("*") if ".db" in p.name]
+    assert "unreachable (connection refused" in (data / "logs" / "main.log").read_text()
+
+
+def test_gui_with_a_bad_hub_url_is_one_line(tmp_path):
+    """A hub URL that is not http(s)://host[:port] is a one-line error, exit 1."""
+    run = subprocess.run([*CMD, "gui", "--hub", "ftp://hub.example.org", "--data-dir",
+                          str(tmp_path)], capture_output=True, text=True, timeout=60 * SLOW,
+                         env=_env(CRYPTOHUB_CONFIG=str(tmp_path / "none.toml")))
+    assert run.returncode == 1
+    assert "http(s)://host[:port]" in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1

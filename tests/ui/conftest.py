@@ -7,7 +7,7 @@ import asyncio
 import functools
 import gc
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,16 +19,21 @@ from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QApplication
 
 from cryptohub_desktop.api.local import LocalApi
+from cryptohub_desktop.api.remote import RemoteApi
 from cryptohub_desktop.collectors import PROVIDERS
 from cryptohub_desktop.commands import serving
+from cryptohub_desktop.config import load_config
 from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.providers.spec import key_names
+from cryptohub_desktop.secrets import HUB_TOKEN, Secrets
 from cryptohub_desktop.ui.app import build, make_app
 from cryptohub_desktop.ui.context import UiContext
 from cryptohub_desktop.ui.mainwindow import MainWindow
 from cryptohub_desktop.ui.state import UiState
 from tests.conftest import SLOW
-from tests.replay import providers_with_fixtures
+from tests.memkeyring import MemoryKeyring
+from tests.replay import ReplayServer, providers_with_fixtures
+from tests.ui.serve_hub import ServeHub
 
 
 def pytest_asyncio_loop_factories(config: Any, item: Any) -> dict[str, Any]:
@@ -123,6 +128,96 @@ async def open_ui(make_hub: Callable[..., Any], tmp_path: Path,
         shiboken6.delete(ui.window)
     opened.clear()
     gc.collect()
+
+
+@dataclass
+class RemoteUi:
+    api: RemoteApi
+    window: MainWindow
+    ctx: UiContext
+    data_dir: Path
+    starting: asyncio.Task[None] | None = None
+
+
+@pytest.fixture
+def serve_hub(tmp_path: Path, replay: ReplayServer) -> Iterator[Callable[..., ServeHub]]:
+    """``serve_hub(["coingecko", ...], **ServeHub options)`` -> a started ``serve`` process
+    (stopped after the test)."""
+    hubs: list[ServeHub] = []
+
+    def factory(providers: Sequence[str], **options: Any) -> ServeHub:
+        hub = ServeHub(tmp_path / f"hub{len(hubs)}", replay, providers, **options)
+        hubs.append(hub)
+        hub.start()
+        return hub
+
+    yield factory
+    for hub in hubs:
+        hub.stop()
+
+
+@pytest.fixture
+async def open_remote(tmp_path: Path, qapp: QApplication
+                      ) -> AsyncIterator[Callable[..., Awaitable[RemoteUi]]]:
+    """``await open_remote(url, token)`` -> the window attached to the hub at ``url`` (what
+    ``gui --hub URL`` builds: a RemoteApi, no engine, no store, no local server), the
+    token in the keychain entry CRYPTOHUB_HUB_TOKEN, started."""
+    opened: list[RemoteUi] = []
+    make_app()
+
+    async def factory(url: str, token: str | None, wait: bool = True) -> RemoteUi:
+        folder = tmp_path / f"desktop{len(opened)}"
+        folder.mkdir()
+        config = folder / "config.toml"
+        config.write_text(f'[hub]\nurl = "{url}"\n')
+        cfg = load_config(config, data_dir=folder / "data")
+        secrets = Secrets(env={}, backend=MemoryKeyring())
+        if token:
+            secrets.set(HUB_TOKEN, token)
+        api = RemoteApi(cfg.hub_url, secrets.get(HUB_TOKEN))
+        state = UiState(folder / "ui.ini")
+        state.close_to_tray = False
+        window, ctx = build(cfg, api, secrets, qapp, state, None)
+        window.resize(1280, 800)
+        window.show()
+        ui = RemoteUi(api, window, ctx, cfg.data_dir)
+        opened.append(ui)
+        if wait:
+            await api.start()
+        else:  # the window is up at once; the connection goes on in the background
+            ui.starting = asyncio.ensure_future(api.start())
+        return ui
+
+    yield factory
+    for ui in opened:
+        if ui.starting is not None:
+            ui.starting.cancel()
+        await ui.api.stop()
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    if others:
+        await asyncio.wait(others, timeout=5 * SLOW)
+    for ui in opened:
+        ui.window.quitting = True
+        for view in ui.window.views.values():
+            await view.coalescer.aclose()
+        ui.ctx.bridge.close()
+        ui.ctx.extra["tray"].hide()  # type: ignore[attr-defined]
+        ui.window.close()
+        await asyncio.sleep(0)
+        shiboken6.delete(ui.window)
+    opened.clear()
+    gc.collect()
+
+
+async def until(check: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    """Wait on the running loop until ``check()`` is truthy; returns it."""
+    deadline = asyncio.get_running_loop().time() + timeout * SLOW
+    while True:
+        value = check()
+        if value:
+            return value
+        assert asyncio.get_running_loop().time() < deadline, f"timed out: {what or check}"
+        await asyncio.sleep(0.05)
 
 
 def next_signal(signal: SignalInstance, timeout: float = 10.0) -> Awaitable[tuple[Any, ...]]:

@@ -141,3 +141,25 @@ async def test_test_key_errors_are_plain_words(open_ui, replay):
     assert await view.keys.test_key("ETHERSCAN_KEY_1") == "failure"
     text = view.keys.rows["ETHERSCAN_KEY_1"].result.text()
     assert "could not connect" in text and "Errno" not in text
+
+
+async def test_hub_section_writes_the_url_and_keeps_the_token_in_the_keychain(open_ui, secrets):
+    """Collecting locally, Settings → Hub writes [hub] url for the next start and puts the
+    token in the keychain entry CRYPTOHUB_HUB_TOKEN, never in the file; a URL that is not
+    http(s) is refused in one line and nothing is written."""
+    ui = await open_ui(by_id("coingecko"))
+    view = ui.window.show_view("settings")
+    await view.refresh()
+    assert "next start" in view.hub.note.text()
+    view.hub.url.setText("ftp://hub.example.org")
+    assert not await view.save()
+    assert "http(s)://host[:port]" in view.message.text()
+    assert "hub" not in tomllib.loads(ui.hub.config.path.read_text())
+    view.hub.url.setText("https://hub.example.org")
+    view.hub.token.setText("hub-token-1234567")
+    assert await view.save(), view.message.text()
+    text = ui.hub.config.path.read_text()
+    assert tomllib.loads(text)["hub"]["url"] == "https://hub.example.org"
+    assert "hub-token-1234567" not in text
+    assert secrets._backend.entries[(SERVICE, "CRYPTOHUB_HUB_TOKEN")] == "hub-token-1234567"
+    assert view.hub.token.text() == ""

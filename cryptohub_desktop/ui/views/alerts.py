@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from qasync import asyncSlot
 
 from cryptohub_desktop.ui.alert_rules import KINDS, SEVERITIES
+from cryptohub_desktop.ui.hub_state import gate
 from cryptohub_desktop.ui.models.activity import alerts_model
 from cryptohub_desktop.ui.views.base import Card, View, heading, muted
 from cryptohub_desktop.ui.widgets.table import DataTable
@@ -135,6 +136,13 @@ class AlertsView(View):
         lay.addWidget(self.tabs, 1)
         self._fill_prices()
 
+    def apply_access(self) -> None:
+        for w in (self.ack, self.ack_all):
+            w.setEnabled(True)
+        gate(self.api, (self.ack, self.ack_all),
+             {self.ack: "Mark the selected alert as seen",
+              self.ack_all: "Mark every listed alert as seen"})
+
     async def refresh(self) -> None:
         self._fill_prices()
         rows = (await self.api.alerts(limit=LIMIT,
@@ -160,7 +168,10 @@ class AlertsView(View):
 
     async def acknowledge(self, ids: list[int]) -> None:
         """Mark alerts as acknowledged (in the database) and refresh."""
-        await self.api.acknowledge_alerts(ids)
+        result = await self.api.acknowledge_alerts(ids)
+        if not result.ok:
+            self.summary.setText(result.message)
+            return
         await self.refresh()
 
     # --- rules ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from cryptohub_desktop.api.protocol import ActionResult, HubApi
+from cryptohub_desktop.ui.hub_state import gate
 from cryptohub_desktop.ui.views.base import muted
 
 
@@ -83,6 +84,12 @@ class BackfillDialog(QDialog):
         lay.addLayout(buttons)
         self.task: asyncio.Task[ActionResult] | None = None
 
+    def apply_access(self) -> None:
+        """Start only when this run may act (a read-only hub token may not: it says why)."""
+        running = self.task is not None and not self.task.done()
+        self.start.setEnabled(not running)
+        gate(self.api, (self.start,), {self.start: "Fetch the missing candles"})
+
     def wanted(self) -> list[str]:
         return [s for s in re.split(r"[\s,;]+", self.symbols.text().upper()) if s]
 
@@ -120,6 +127,7 @@ class BackfillDialog(QDialog):
             return ActionResult(False, text, {"cancelled": True})
         finally:
             self.start.setEnabled(True)
+            gate(self.api, (self.start,))
             self.cancel.setEnabled(False)
         errors = res.data.get("errors") or []
         text = res.message + (f"\nFirst error: {errors[0]}" if errors else "")

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cryptohub_desktop.ui.coalesce import Coalescer
 from cryptohub_desktop.ui.context import UiContext
+from cryptohub_desktop.ui.hub_state import connected
 from cryptohub_desktop.ui.theme import set_role
 
 
@@ -15,7 +16,8 @@ class View(QWidget):
     """A page of the main window.
 
     Subclasses set :attr:`key`, :attr:`title`, :attr:`topics` (bus topics that make
-    the page stale) and implement :meth:`refresh` (read snapshots, update models).
+    the page stale) and implement :meth:`refresh` (read snapshots, update models), and
+    :meth:`apply_access` when they offer actions or show values a lost hub makes stale.
 
     Args:
         ctx: the hub (as HubApi) and UI services.
@@ -36,9 +38,13 @@ class View(QWidget):
         self.coalescer = Coalescer(self._guarded_refresh, active=self.isVisible, parent=self)
 
     async def _guarded_refresh(self) -> None:
-        if not self.api.ready:  # not started yet, or stopping
+        if not self.api.ready or not connected(self.api):  # not started, stopping, hub lost
             return
         await self.refresh()
+
+    def apply_access(self) -> None:
+        """The hub connection or this token's rights changed (``HubApi.state``,
+        ``can_act``): enable or disable the page's actions, mark what is no longer live."""
 
     async def refresh(self) -> None:
         """Read what the page shows and update its models in place."""

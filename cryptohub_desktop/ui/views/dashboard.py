@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.freshness import LIMITS, stale_color
+from cryptohub_desktop.ui.hub_state import connected, remote
 from cryptohub_desktop.ui.models import market as market_models
 from cryptohub_desktop.ui.models.table import Column, RowsModel
 from cryptohub_desktop.ui.views.base import Card, View, muted
@@ -75,7 +76,8 @@ class DashboardView(View):
         self.welcome.add_keys.connect(lambda: self.open_view.emit("settings", None))
         self.welcome.backfill.connect(lambda: self.backfill_requested.emit([]))
         self.welcome.dismissed.connect(lambda: self.show_welcome(False))
-        self.welcome.setVisible(not ctx.state.welcome_done)
+        # keys and collection are a hub's business when attached to one
+        self.welcome.setVisible(not ctx.state.welcome_done and not remote(ctx.api))
         self.watch_dialog: WatchlistDialog | None = None
         self.watchlist = market_models.make_model()
         self.watch_table = DataTable(self.watchlist, "watchlist",
@@ -143,6 +145,18 @@ class DashboardView(View):
         self._spark: dict[str, dict[int, float]] = {}
         self._seeded = False
         self._chart_at = 0.0
+        self.apply_access()
+
+    def apply_access(self) -> None:
+        """Attached to a hub: its watchlist is the hub's; while the hub is away, every
+        price is the last known one (stale, with its age), never current."""
+        if remote(self.api):
+            self.edit_watchlist.setEnabled(False)
+            self.edit_watchlist.setToolTip("The watchlist is the hub's: change [watchlist] "
+                                           "in the hub's config.")
+        if not connected(self.api):
+            self.watchlist.set_rows([{**r, "fresh": False, "change": None}
+                                     for r in self.watchlist.rows])
 
     async def refresh(self) -> None:
         api = self.api

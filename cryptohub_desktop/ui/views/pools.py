@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from qasync import asyncSlot
 
 from cryptohub_desktop.core.topics import POOL_STRATEGIES
+from cryptohub_desktop.ui.hub_state import gate
 from cryptohub_desktop.ui.models.pools import history_model, members_model, pools_model
 from cryptohub_desktop.ui.views.base import Card, View, heading, muted
 from cryptohub_desktop.ui.widgets.delegates import StatusDelegate
@@ -95,6 +96,14 @@ class PoolsView(View):
         lay.addWidget(split, 1)
         self.selected: str | None = None
         self._data: dict[str, dict[str, Any]] = {}
+        self.apply_access()
+
+    def apply_access(self) -> None:
+        for w in (self.strategy, self.up, self.down):
+            w.setEnabled(True)
+        gate(self.api, (self.strategy, self.up, self.down),
+             {self.strategy: "How the pool picks the provider that answers",
+              self.up: "Move the selected member up", self.down: "Move the selected member down"})
 
     async def refresh(self) -> None:
         data = (await self.api.pools())["pools"]

@@ -16,6 +16,7 @@ from cryptohub_desktop.api.protocol import HubApi
 from cryptohub_desktop.core.time import utcnow
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.alert_rules import AlertRules
+from cryptohub_desktop.ui.hub_state import gate, remote
 from cryptohub_desktop.ui.models.activity import failures_model
 from cryptohub_desktop.ui.theme import RED, SERIES, Theme, set_role, status_color, status_label
 from cryptohub_desktop.ui.views.base import muted
@@ -122,6 +123,7 @@ class ProviderDetails(QWidget):
         lay.addWidget(self.result)
         lay.addLayout(charts, 1)
         self._attempts: list[dict[str, Any]] = []
+        self._row: dict[str, Any] | None = None
 
     def on_theme_changed(self, _dark: bool) -> None:
         bg, fg = self.theme.plot_colors()
@@ -153,13 +155,26 @@ class ProviderDetails(QWidget):
                                                           row.get("key_state") == "present"))
             self.depends.blockSignals(False)
             self.depends.setEnabled(True)
+        self._row = row
         missing = row.get("key_state") == "missing"
-        self.key_button.setVisible(missing)
+        self.key_button.setVisible(missing and not remote(self.api))  # a hub keeps its keys
         names = self.key_names.get(row["id"], ())
         self.key_button.setToolTip(f"Store {names[0]} in the keychain" if names else "")
-        for w in (self.enabled, self.collect, self.key_button):
-            w.setEnabled(True)
+        self.key_button.setEnabled(True)
+        self.apply_access()
+
+    def apply_access(self) -> None:
+        """Enable / disable and collect now, as far as this run may act (a read-only hub
+        token may not: the buttons say why)."""
+        row = self._row
+        if row is None:
+            return
+        missing = row.get("key_state") == "missing"
+        self.enabled.setEnabled(True)
         self.collect.setEnabled(not missing and bool(row.get("enabled", True)))
+        gate(self.api, (self.enabled, self.collect),
+             {self.enabled: "Collect this provider on its schedule",
+              self.collect: "Run this provider once now"})
 
     async def load(self) -> None:
         """Read the provider's request history and failures."""
@@ -205,7 +220,9 @@ class ProviderDetails(QWidget):
         if self.pid is None:
             return
         result = await self.api.set_enabled(self.pid, on)
+        self.result.setText(result.message)
         self.collect.setEnabled(bool(result.data.get("active")))
+        gate(self.api, (self.collect,))
         self.toggled.emit(self.pid, on)
 
     @asyncSlot()
@@ -223,6 +240,7 @@ class ProviderDetails(QWidget):
             res = await self.api.collect_now(pid)
         finally:
             self.collect.setEnabled(True)
+            gate(self.api, (self.collect,))
         status = str(res.data.get("status", "failure"))
         self.result.setText(res.message)
         self.ran.emit(pid, status)

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from cryptohub_desktop.core.topics import TOPICS
+from cryptohub_desktop.ui.hub_state import connected, remote
 from cryptohub_desktop.ui.models import providers as provider_models
 from cryptohub_desktop.ui.statusbar import counts_text
 from cryptohub_desktop.ui.views.base import View, heading, muted
@@ -70,7 +71,8 @@ class ProvidersView(View):
         self.summary.setText(
             f"{len(rows)} providers: {counts_text(counts, html=False)}, "
             f"{others['disabled']} disabled"
-            + (f". {needs} need a key: select one and use “Add key…”." if needs else ".")
+            + (f". {needs} need a key on the hub." if needs and remote(api) else
+               f". {needs} need a key: select one and use “Add key…”." if needs else ".")
             + (" This computer is offline: providers that cannot be reached show offline."
                if not api.network().get("online", True) else ""))
         current = self.table.current_row()
@@ -79,6 +81,13 @@ class ProvidersView(View):
             if i >= 0:
                 self.details.show_row(self.model.row(i))
                 await self.details.load()
+
+    def apply_access(self) -> None:
+        """The hub is away: what the table shows is its last known state, and says so."""
+        self.details.apply_access()
+        lost = "Last known, from before the hub connection was lost: "
+        text = self.summary.text().removeprefix(lost)
+        self.summary.setText(text if connected(self.api) else lost + text)
 
     def focus_item(self, provider_id: str) -> None:
         self.table.select_key(provider_id)

@@ -35,9 +35,12 @@ from cryptohub_desktop.config import Config
 from cryptohub_desktop.core.errors import ConfigError
 from cryptohub_desktop.core.masking import mask
 from cryptohub_desktop.core.topics import CATEGORIES
+from cryptohub_desktop.secrets import KeychainUnavailable
 from cryptohub_desktop.ui import fmt
+from cryptohub_desktop.ui.hub_state import HUB_OWNS, remote
 from cryptohub_desktop.ui.theme import GREEN, MODES, RED
 from cryptohub_desktop.ui.views.base import Card, View, heading, muted
+from cryptohub_desktop.ui.views.settings_hub import HubPanel
 from cryptohub_desktop.ui.views.settings_io import save_settings
 from cryptohub_desktop.ui.views.settings_keys import KeysPanel
 
@@ -97,11 +100,20 @@ class SettingsView(View):
         lay.addWidget(heading("Settings"))
         self.path_label = muted(f"Config file: {self.cfg.path}")
         lay.addWidget(self.path_label)
+        self.remote_note = muted(HUB_OWNS)
+        self.remote_note.setVisible(remote(self.api))
+        lay.addWidget(self.remote_note)
 
-        keys = Card("API keys")
+        hub = Card("Hub")
+        self.hub = HubPanel(self.api, ctx.secrets, self.cfg)
+        hub.body.addWidget(self.hub)
+        if remote(self.api):  # first when attached to one; below this computer's otherwise
+            lay.addWidget(hub)
+
+        self.keys_card = Card("API keys")
         self.keys = KeysPanel(self.api, ctx.secrets)
-        keys.body.addWidget(self.keys)
-        lay.addWidget(keys)
+        self.keys_card.body.addWidget(self.keys)
+        lay.addWidget(self.keys_card)
 
         sched = Card("Collection")
         grid = QGridLayout()
@@ -126,6 +138,7 @@ class SettingsView(View):
         form.addRow("Watchlist", self.watchlist)
         sched.body.addLayout(form)
         lay.addWidget(sched)
+        self.sched_card = sched
 
         srv = Card("Local server")
         form = QFormLayout()
@@ -158,6 +171,12 @@ class SettingsView(View):
         form.addRow("", self.token_note)
         srv.body.addLayout(form)
         lay.addWidget(srv)
+        self.server_card = srv
+        if remote(self.api):  # the hub's keys, schedule and server are changed on the hub
+            for card in (self.keys_card, sched, srv):
+                card.hide()
+        else:
+            lay.addWidget(hub)
 
         look = Card("Window")
         form = QFormLayout()
@@ -196,6 +215,9 @@ class SettingsView(View):
         if isinstance(cfg, Config) and cfg is not self.cfg:  # saved elsewhere (Dashboard)
             self.cfg = cfg
             self.watchlist.setText(", ".join(cfg.watchlist))
+        await self.hub.refresh()
+        if remote(self.api):
+            return
         await self.keys.refresh()
         token = await asyncio.to_thread(self.ctx.secrets.server_token)
         self.token.setText(token or "")
@@ -247,7 +269,10 @@ class SettingsView(View):
         self._say("Token copied to the clipboard", True)
 
     def changes(self) -> dict[str, dict[str, Any]]:
-        """What the form says, as config sections."""
+        """What the form says, as config sections (attached to a hub: the window's own
+        and the Hub section only)."""
+        if remote(self.api):
+            return {"ui": {"theme": self.theme_combo.currentData()}, **self.hub.changes(self.cfg)}
         symbols = [s for s in re.split(r"[\s,;]+", self.watchlist.text().upper()) if s]
         return {
             "schedule": {c: combo_token(w) for c, w in self.intervals.items()},
@@ -256,6 +281,7 @@ class SettingsView(View):
             "server": {"enabled": self.server_enabled.isChecked(),
                        "host": self.host.text().strip(), "port": self.port.value()},
             "ui": {"theme": self.theme_combo.currentData()},
+            **self.hub.changes(self.cfg),
         }
 
     @asyncSlot()
@@ -263,13 +289,20 @@ class SettingsView(View):
         await self.save()
 
     async def save(self) -> bool:
-        """Validate, write the config file, apply to the running app."""
+        """Validate, write the config file, store a new hub token, apply to the running
+        app (attached to a hub: reconnect with what was saved)."""
+        token = self.hub.new_token()
         try:
             new, ui_in_file = await asyncio.to_thread(
-                save_settings, self.cfg, self.changes(), forbidden=set(self.ctx.secrets.seen),
-                known_providers={p.id for p in self.api.catalogue()})
+                save_settings, self.cfg, self.changes(),
+                forbidden={*self.ctx.secrets.seen, token},
+                known_providers={p.id for p in self.api.catalogue()} or None)
+            await self.hub.store_token()
         except ConfigError as exc:
             self._say(f"Not saved: {exc}", False)
+            return False
+        except KeychainUnavailable as exc:
+            self._say(f"Token not saved: {exc} (set CRYPTOHUB_HUB_TOKEN instead)", False)
             return False
         theme = self.theme_combo.currentData()
         if not ui_in_file:
@@ -279,6 +312,10 @@ class SettingsView(View):
         self.cfg = new
         self.ctx.extra["config"] = new
         self.ctx.theme.set_mode(theme)
+        if remote(self.api):
+            said = await self.hub.apply(new, token_changed=bool(token))
+            self._say(f"Saved to {new.path}. {said}".strip(), True)
+            return True
         await self.api.apply_config(new)  # re-schedules with the new intervals
         if self.ctx.server is not None:
             await self.ctx.server.apply(new.server)
