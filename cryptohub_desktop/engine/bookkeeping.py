@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptohub_desktop.core.errors import FencedOut
-from cryptohub_desktop.core.records import Price, Record
+from cryptohub_desktop.core.records import Candle, Price, Record
 from cryptohub_desktop.core.time import from_db, to_db, utcnow
 from cryptohub_desktop.engine.pools import Pool, Rotation
 from cryptohub_desktop.engine.scheduler import ComplianceEvent
@@ -136,6 +136,36 @@ def persist_outcome(store: Store, o: Outcome, deviation_pct: float,
         upd[ProviderRow.status] = o.provider_status
     ProviderRow.update(upd).where(ProviderRow.id == o.provider_id).execute()
     return o
+
+
+def persist_stream(store: Store, pid: str, prices: Sequence[Price],
+                   candles: Sequence[Candle], fence: Callable[[], None] | None,
+                   deviation_pct: float, max_age_seconds: float) -> None:
+    """Write what a provider's live stream brought since the last write: its (already
+    thinned) prices, with the consensus flags of their symbols, and its candles upserted
+    (a re-sent open candle keeps its last values).
+
+    Raises:
+        FencedOut: (team hub) the provider's lease was lost; nothing is written.
+    """
+    if fence is not None:
+        fence()
+    if prices:
+        store.insert_records(pid, prices)
+        update_consensus(pid, {p.symbol.upper() for p in prices}, deviation_pct,
+                         max_age_seconds, utcnow())
+        newest = max(p.timestamp for p in prices)
+        ProviderRow.update(last_data_time=to_db(newest)).where(
+            ProviderRow.id == pid).execute()
+    if candles:
+        store.upsert_candles(pid, candles)
+
+
+def persist_stream_failure(pid: str, error_type: str, message: str, when: datetime) -> None:
+    """One ``failure_logs`` row for what a live stream reported (``parse_error``,
+    ``subscription_rejected``, ``stale``, ...); the endpoint is ``stream``."""
+    FailureLog.create(provider_id=pid, timestamp=to_db(when), error_type=error_type,
+                      error_message=message[:2000], endpoint="stream")
 
 
 def update_consensus(source: str, symbols: set[str], deviation_pct: float,

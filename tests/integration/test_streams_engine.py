@@ -1,0 +1,266 @@
+"""Live streams wired into the engine (SPEC section 14), through the real product path:
+the hub follows a replayed exchange stream (tests/ws_replay.py, recorded Binance frames)
+and the real local server answers /api/market, /api/providers and /ws/market-data."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from cryptohub_desktop.api.local import LocalApi
+from cryptohub_desktop.collectors import binance
+from cryptohub_desktop.engine.hub import Hub
+from cryptohub_desktop.server import start_server
+from cryptohub_desktop.storage.models import OHLCV, FailureLog, MarketPrice
+from tests.asyncapi_check import check_message
+from tests.conftest import SLOW
+from tests.ws_replay import ReplayWS, Session, frame
+
+TICK = frame("binance", "ticker_ethusdt.json")  # ETHUSDT last price 1792.84
+KLINE = frame("binance", "kline_btcusdt.json")  # BTCUSDT 1m candle, close 29038.47
+ACK = frame("binance", "subscribe_ack.json")
+REFUSED = frame("binance", "subscribe_error.json")
+
+
+def streams_toml(stale: float = 5, fallback: float = 8) -> str:
+    return (f"[streams]\nstale_after_seconds = {stale}\nrest_fallback_after_seconds = {fallback}\n"
+            "ping_interval_seconds = 5\npong_timeout_seconds = 5\n"
+            "reconnect_initial_seconds = 0.2\nreconnect_max_seconds = 1\n")
+
+
+def resent(kline: str, close: str, high: str, volume: str) -> str:
+    """The recorded open candle re-sent later with new values (as Binance does every 2 s)."""
+    msg = json.loads(kline)
+    msg["data"]["k"].update(c=close, h=high, v=volume)
+    return json.dumps(msg)
+
+
+async def until(check: Callable[[], Any], timeout: float, step: float = 0.05) -> float:
+    """Wait until ``check()`` is true (or an awaitable of it is); the seconds it took."""
+    start = time.monotonic()
+    while True:
+        got = check()
+        if asyncio.iscoroutine(got):
+            got = await got
+        if got:
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout * SLOW:
+            raise AssertionError(f"not true within {timeout * SLOW:g} s: {check}")
+        await asyncio.sleep(step)
+
+
+@pytest.fixture
+async def streamed(make_hub):
+    """``await streamed(srv, extra)`` -> (hub, server handle, http client): a hub following
+    Binance's stream at ``srv`` (its REST on the replay upstream), and the real server."""
+    handles, clients = [], []
+
+    async def factory(srv: ReplayWS, extra: str = "") -> tuple[Hub, Any, httpx.AsyncClient]:
+        hub = await make_hub([binance.PROVIDER], extra=extra or streams_toml(), schedule=True,
+                             options={"binance": f'ws_url = "{srv.url}"'})
+        handle = await start_server(LocalApi(hub), dataclasses.replace(hub.config.server, port=0),
+                                    hub.secrets)
+        handles.append(handle)
+        client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{handle.port}", trust_env=False)
+        clients.append(client)
+        return hub, handle, client
+
+    yield factory
+    for c in clients:
+        await c.aclose()
+    for h in handles:
+        await h.close()
+
+
+async def source_of(client: httpx.AsyncClient, symbol: str, source: str) -> dict[str, Any] | None:
+    answer = (await client.get(f"/api/market?symbols={symbol}")).json()
+    entry = answer["market"][0]
+    return next((s for s in entry["sources"] if s["source"] == source), None)
+
+
+async def stream_state(client: httpx.AsyncClient, pid: str = "binance") -> dict[str, Any]:
+    providers = (await client.get("/api/providers")).json()["providers"]
+    return next(p for p in providers if p["id"] == pid)["stream"]
+
+
+async def test_live_tick_reaches_subscriber_and_market_via_stream(streamed, replay):
+    """A tick from the exchange's stream reaches a local WebSocket subscriber as a
+    market_data update (with its consensus) and /api/market lists the source with
+    via=stream; REST is not polled while the stream serves the provider."""
+    async with ReplayWS([Session(acks=[ACK], frames=[TICK, KLINE], interval=0.05)]) as srv:
+        hub, handle, client = await streamed(srv)
+        async with connect(f"ws://127.0.0.1:{handle.port}/ws/market-data",
+                           open_timeout=10 * SLOW) as ws:
+            deadline = time.monotonic() + 10 * SLOW
+            while True:
+                msg = check_message(json.loads(await asyncio.wait_for(
+                    ws.recv(), max(0.01, deadline - time.monotonic()))))
+                data = msg.get("data", {})
+                if msg["type"] == "update" and data.get("via") == "stream" and any(
+                        r["type"] == "market_prices" for r in data["records"]):
+                    break
+        tick = next(r for r in data["records"] if r["type"] == "market_prices")
+        assert (data["provider"], tick["symbol"], tick["price_usd"], tick["quote"]) == (
+            "binance", "ETH", 1792.84, "USDT")
+        assert data["consensus"] == [{"symbol": "ETH", "consensus_price": 1792.84,
+                                      "source_count": 1, "outliers": []}]
+        await until(lambda: source_of(client, "ETH", "binance"), 5)
+        src = await source_of(client, "ETH", "binance")
+        assert src is not None and (src["via"], src["stale"], src["price"]) == (
+            "stream", False, 1792.84)
+        assert (await stream_state(client))["state"] == "live"
+        assert replay.count("/binance/") == 0  # the stream serves it: no REST calls
+        assert srv.connections[0].received[0] == binance.stream_subscribe(
+            binance.stream_pairs(hub.config.watchlist, hub.symbol_map))[0]
+
+
+async def test_burst_stores_one_price_per_second_per_source_and_symbol(streamed):
+    """Ticks every 10 ms are all published but stored at most once a second per
+    (source, symbol), each row stamped with the time it was received."""
+    async with ReplayWS([Session(acks=[ACK], frames=[TICK], interval=0.01)]) as srv:
+        hub, _, _ = await streamed(srv)
+        await until(lambda: srv.connections and srv.connections[0].sent > 0, 5)
+        published = []
+        unsubscribe = hub.bus.subscribe("market_data", published.append)
+        t0 = time.time()
+        await asyncio.sleep(3.2)
+        unsubscribe()
+        await hub.settle()
+
+        def rows() -> list[Any]:
+            return [r.timestamp for r in MarketPrice.select().where(
+                MarketPrice.source == "binance", MarketPrice.symbol == "ETH")
+                .order_by(MarketPrice.timestamp)]
+        stamps = await hub.store.read(rows)
+    assert len(published) > 100  # every tick went out
+    assert 3 <= len(stamps) <= 5
+    gaps = [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:], strict=False)]
+    assert min(gaps) >= 0.99, gaps
+    assert abs(stamps[-1].timestamp() - time.time()) < 10 and stamps[0].timestamp() > t0 - 5
+
+
+@pytest.mark.backends
+async def test_resent_open_candle_ends_as_one_row_with_the_last_values(streamed):
+    """The open 1-minute candle re-sent with new values is one ohlcv row holding the
+    last values sent, on SQLite and PostgreSQL."""
+    later = resent(KLINE, close="29041.02000000", high="29045.00000000", volume="1.50000000")
+    async with ReplayWS([Session(acks=[ACK], frames=[KLINE, later], after=2)]) as srv:
+        hub, _, _ = await streamed(srv)
+
+        def candles() -> list[dict[str, Any]]:
+            return list(OHLCV.select().where(OHLCV.source == "binance", OHLCV.symbol == "BTC",
+                                             OHLCV.interval == "1m").dicts())
+
+        async def updated() -> bool:
+            rows = await hub.store.read(candles)
+            return bool(rows) and rows[0]["close"] == 29041.02
+        await until(updated, 8)
+        await asyncio.sleep(0.3)
+        rows = await hub.store.read(candles)
+    assert len(rows) == 1
+    assert (rows[0]["open"], rows[0]["high"], rows[0]["low"], rows[0]["close"],
+            rows[0]["volume"]) == (29038.46, 29045.0, 29038.46, 29041.02, 1.5)
+
+
+async def test_abrupt_drop_reconnects_resubscribes_and_data_returns(streamed):
+    """A connection reset without a close frame is remade within 6 s, the subscription
+    sent again, and ticks flow again within 8 s."""
+    async with ReplayWS([Session(acks=[ACK], frames=[TICK], after=5, then="drop"),
+                         Session(acks=[ACK], frames=[TICK])]) as srv:
+        hub, _, client = await streamed(srv)
+        await until(lambda: srv.connections and srv.connections[0].sent >= 5, 5)
+        dropped = time.monotonic()
+        await until(lambda: len(srv.connections) >= 2, 6)
+        assert time.monotonic() - dropped <= 6 * SLOW
+        assert srv.connections[1].received[:1] == srv.connections[0].received[:1]
+        await until(lambda: srv.connections[1].sent > 0, 8)
+
+        async def live() -> bool:
+            return (await stream_state(client))["state"] == "live"
+        await until(live, 8)
+        assert time.monotonic() - dropped <= 8 * SLOW
+
+
+async def test_silence_marks_stale_falls_back_to_rest_and_returns(streamed, replay):
+    """A silent stream: the source is stale in /api/market (and out of the consensus)
+    within stale_after + 2 s; the REST collector runs within rest_fallback_after + 5 s
+    and serves the provider via REST; when frames return it is via stream again."""
+    sessions = [Session(acks=[ACK], frames=[TICK], after=3, then="silence"),
+                Session(acks=[ACK])]
+    async with ReplayWS(sessions) as srv:
+        hub, _, client = await streamed(srv, streams_toml(stale=1, fallback=2))
+        await until(lambda: srv.connections and srv.connections[0].sent >= 3, 5)
+        silent_at = time.monotonic()
+        await until(lambda: source_of(client, "ETH", "binance"), 5)
+
+        async def stale() -> bool:
+            src = await source_of(client, "ETH", "binance")
+            return bool(src and src["stale"])
+        await until(stale, 1 + 2)
+        market = (await client.get("/api/market?symbols=ETH")).json()["market"][0]
+        assert market["consensus_price"] is None and market["source_count"] == 0
+        assert [s["via"] for s in market["sources"]] == ["stream"]
+
+        await until(lambda: replay.count("/binance/api/v3/ticker/24hr") > 0,
+                    2 + 5 - (time.monotonic() - silent_at))
+        assert (await stream_state(client))["state"] == "fallback (REST)"
+
+        async def via(symbol: str, kind: str) -> bool:
+            src = await source_of(client, symbol, "binance")
+            return bool(src and src["via"] == kind and not src["stale"])
+        # the recorded REST answer quotes BTC only: BTC is served via REST now, the
+        # stream's ETH stays its stale last known value
+        await until(lambda: via("BTC", "rest"), 5)
+        assert (await source_of(client, "ETH", "binance"))["stale"] is True
+
+        srv.sessions.append(Session(acks=[ACK], frames=[TICK]))  # the exchange talks again
+        await until(lambda: via("ETH", "stream"), 10)
+        assert (await stream_state(client))["state"] == "live"
+
+
+async def test_garbage_frames_are_parse_errors_and_the_stream_goes_on(streamed):
+    """Frames that are not JSON, binary, or not a documented shape become parse_error
+    rows in failure_logs; the good frames between them are still stored."""
+    garbage = ["{not json", b"\x00\x01binary", '{"stream":"x","data":[]}']
+    async with ReplayWS([Session(acks=[ACK], frames=[*garbage, TICK], after=12)]) as srv:
+        hub, _, client = await streamed(srv)
+        await until(lambda: srv.connections and srv.connections[0].sent >= 12, 5)
+        await until(lambda: source_of(client, "ETH", "binance"), 5)
+        await hub.settle()
+
+        def parse_errors() -> int:
+            return FailureLog.select().where(FailureLog.provider_id == "binance",
+                                             FailureLog.error_type == "parse_error").count()
+        assert await hub.store.read(parse_errors) == 9
+        assert len(srv.connections) == 1  # never reconnected for a bad frame
+        assert (await stream_state(client))["state"] == "live"
+
+
+async def test_rejected_subscription_is_a_provider_error_without_reconnect_loop(streamed):
+    """A subscription the exchange refuses is shown as the provider's stream state
+    "rejected" with the exchange's reason, logged once, and never retried."""
+    async with ReplayWS([Session(reject=REFUSED)]) as srv:
+        hub, _, client = await streamed(srv)
+
+        async def rejected() -> bool:
+            return (await stream_state(client))["state"] == "rejected"
+        await until(rejected, 5)
+        state = await stream_state(client)
+        assert "too many parameters" in state["detail"]
+        await asyncio.sleep(1.5)
+        assert srv.handshakes == 1
+        await hub.settle()
+
+        def refusals() -> list[str]:
+            return [r.error_message for r in FailureLog.select().where(
+                FailureLog.provider_id == "binance",
+                FailureLog.error_type == "subscription_rejected")]
+        assert len(await hub.store.read(refusals)) == 1
