@@ -126,11 +126,19 @@ class StreamManager:
 
     # --- which providers ---------------------------------------------------------------
     def streaming_ids(self) -> list[str]:
-        """Providers with a live stream that the configuration lets run."""
+        """Providers with a live stream that the configuration lets run.
+
+        A provider whose REST ``base_url`` is overridden (a mirror, a proxy, a test
+        server) follows its stream only when ``ws_url`` is overridden too: the exchange's
+        own endpoint is not called behind the user's back."""
         if not self.config.streams.enabled:
             return []
         return [pid for pid, p in self.catalogue.providers.items()
-                if p.stream is not None and self.config.provider(pid).ws_enabled]
+                if p.stream is not None and self._configured(pid)]
+
+    def _configured(self, pid: str) -> bool:
+        pc = self.config.provider(pid)
+        return pc.ws_enabled and bool(pc.ws_url or not pc.base_url)
 
     def covers(self, pid: str) -> bool:
         """Whether the stream serves ``pid`` now (its scheduled REST runs are skipped)."""
@@ -211,8 +219,11 @@ class StreamManager:
             return None
         feed = self.feeds.get(pid)
         if feed is None:
+            pc = self.config.provider(pid)
             why = ("streams are off ([streams] enabled = false)" if not self.config.streams.enabled
-                   else "ws_enabled = false" if not self.config.provider(pid).ws_enabled
+                   else "ws_enabled = false" if not pc.ws_enabled
+                   else "base_url is overridden and ws_url is not"
+                   if not self._configured(pid)
                    else "provider disabled or waiting for its key"
                    if not self.catalogue.is_active(pid)
                    else "another instance of the team follows it"

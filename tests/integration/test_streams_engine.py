@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from cryptohub_desktop.api.local import LocalApi
-from cryptohub_desktop.collectors import binance
+from cryptohub_desktop.collectors import binance, okx
 from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.server import start_server
 from cryptohub_desktop.storage.models import OHLCV, FailureLog, MarketPrice
@@ -264,3 +264,38 @@ async def test_rejected_subscription_is_a_provider_error_without_reconnect_loop(
                 FailureLog.provider_id == "binance",
                 FailureLog.error_type == "subscription_rejected")]
         assert len(await hub.store.read(refusals)) == 1
+
+
+async def test_rest_mirror_without_ws_url_follows_no_stream(make_hub, replay):
+    """A provider whose base_url points elsewhere (mirror, proxy) and whose ws_url does not
+    follows no stream (the exchange itself is never called behind the user's back): its
+    stream state is "off" with the reason, and its REST collector runs as before."""
+    hub = await make_hub([binance.PROVIDER], extra=streams_toml(), schedule=True)
+    assert hub.streams is not None and hub.streams.feeds == {}
+    assert hub.streams.state("binance") == {
+        "state": "off", "detail": "base_url is overridden and ws_url is not"}
+    result = await hub.runner.run_provider("binance", scheduled=None)
+    assert result.status == "success" and replay.count("/binance/") > 0
+
+
+async def test_okx_tickers_on_public_and_candles_on_business_endpoint(make_hub):
+    """OKX: tickers come on the public endpoint (ws_url), 1-minute candles on the business
+    one (ws_business_url); both are followed, each with its own subscription."""
+    tickers, candle = frame("okx", "tickers.json"), frame("okx", "candle.json")
+    ack = frame("okx", "subscribe_ack.json")
+    async with ReplayWS([Session(acks=[ack], frames=[tickers])]) as public, \
+            ReplayWS([Session(acks=[ack], frames=[candle])]) as business:
+        hub = await make_hub([okx.PROVIDER], extra=streams_toml(), schedule=True, options={
+            "okx": f'ws_url = "{public.url}"\nws_business_url = "{business.url}"'})
+
+        def rows() -> tuple[int, int]:
+            return (MarketPrice.select().where(MarketPrice.source == "okx").count(),
+                    OHLCV.select().where(OHLCV.source == "okx").count())
+
+        async def both() -> bool:
+            prices, candles = await hub.store.read(rows)
+            return prices > 0 and candles > 0
+        await until(both, 8)
+        assert '"tickers"' in public.connections[0].received[0]
+        assert '"candle1m"' in business.connections[0].received[0]
+        assert hub.streams.state("okx")["state"] == "live"
