@@ -184,6 +184,8 @@ class StreamManager:
         pc = self.config.provider(pid)
         plans = provider.stream.plans(list(self.config.watchlist), self.symbol_map,
                                       url=pc.ws_url, business_url=pc.ws_business_url)
+        if pc.ws_url and not pc.ws_business_url:  # moved elsewhere: never the exchange itself
+            plans = [p for p in plans if p.url != provider.stream.business_url]
         if not plans:
             log.info("%s: no watched symbol is listed on its stream", pid)
             return

@@ -299,3 +299,14 @@ async def test_okx_tickers_on_public_and_candles_on_business_endpoint(make_hub):
         assert '"tickers"' in public.connections[0].received[0]
         assert '"candle1m"' in business.connections[0].received[0]
         assert hub.streams.state("okx")["state"] == "live"
+
+
+async def test_okx_moved_public_endpoint_never_opens_the_exchanges_business_endpoint(make_hub):
+    """OKX with ws_url moved (a relay, a test server) and no ws_business_url follows the
+    tickers there and opens no connection to OKX's own business endpoint."""
+    async with ReplayWS([Session(acks=[frame("okx", "subscribe_ack.json")],
+                                 frames=[frame("okx", "tickers.json")])]) as public:
+        hub = await make_hub([okx.PROVIDER], extra=streams_toml(), schedule=True,
+                             options={"okx": f'ws_url = "{public.url}"'})
+        assert [c.plan.url for c in hub.streams.feeds["okx"].clients] == [public.url]
+        await until(lambda: hub.streams.state("okx")["state"] == "live", 8)
