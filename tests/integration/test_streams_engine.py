@@ -16,12 +16,13 @@ import pytest
 from websockets.asyncio.client import connect
 
 from cryptohub_desktop.api.local import LocalApi
-from cryptohub_desktop.collectors import binance, okx
+from cryptohub_desktop.cluster.leases import LeaseCoordinator
+from cryptohub_desktop.collectors import binance, coingecko, okx
 from cryptohub_desktop.engine.hub import Hub
 from cryptohub_desktop.server import start_server
 from cryptohub_desktop.storage.models import OHLCV, FailureLog, MarketPrice
 from tests.asyncapi_check import check_message
-from tests.conftest import SLOW
+from tests.conftest import SLOW, config_for
 from tests.ws_replay import ReplayWS, Session, frame
 
 TICK = frame("binance", "ticker_ethusdt.json")  # ETHUSDT last price 1792.84
@@ -310,3 +311,44 @@ async def test_okx_moved_public_endpoint_never_opens_the_exchanges_business_endp
                              options={"okx": f'ws_url = "{public.url}"'})
         assert [c.plan.url for c in hub.streams.feeds["okx"].clients] == [public.url]
         await until(lambda: hub.streams.state("okx")["state"] == "live", 8)
+
+
+@pytest.mark.postgresql
+async def test_team_follows_a_stream_only_on_the_lease_holder_and_hands_it_over(
+        tmp_path, replay, secrets, database):
+    """Two instances of a team on one PostgreSQL (real leases): only the holder of
+    Binance's lease opens its stream; when that instance stops (leases given back at
+    once), the other takes the lease over and opens the stream itself."""
+    async with ReplayWS([Session(acks=[ACK], frames=[TICK], interval=0.1)]) as srv:
+        started: list[Hub] = []
+        try:
+            for name in ("hub-a", "hub-b"):
+                (tmp_path / name).mkdir()
+                cfg = config_for(tmp_path / name, replay, ["binance", "coingecko"],
+                                 streams_toml(), options={"binance": f'ws_url = "{srv.url}"'},
+                                 database=database)
+                coordinator = LeaseCoordinator(database.url, name, host="127.0.0.1",
+                                               port=7860, ttl=2.0)
+                hub = Hub(cfg, [binance.PROVIDER, coingecko.PROVIDER], secrets,
+                          coordinator=coordinator)
+                await hub.start()
+                started.append(hub)
+
+            def followers() -> list[Hub]:
+                return [h for h in started if h.streams and "binance" in h.streams.feeds]
+            await until(lambda: srv.connections and len(followers()) == 1, 10)
+            holder = followers()[0]
+            other = next(h for h in started if h is not holder)
+            assert holder.coordinator.owns("binance") and not other.coordinator.owns("binance")
+            await asyncio.sleep(1.0)
+            assert len(srv.connections) == 1  # one connection for the team
+            assert other.streams.state("binance")["detail"] == \
+                "another instance of the team follows it"
+
+            await holder.stop()
+            started.remove(holder)
+            await until(lambda: len(srv.connections) == 2 and other.streams.feeds, 10)
+            await until(lambda: other.streams.state("binance")["state"] == "live", 5)
+        finally:
+            for hub in started:
+                await hub.stop()
