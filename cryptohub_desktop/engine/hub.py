@@ -267,6 +267,8 @@ class Hub:
             if current in ("needs_key", "disabled", "unknown"):
                 self.health.set_status(pid, self.catalogue.idle_status(pid))
         if self._scheduling:
+            if self.streams is not None:
+                await self.streams.refresh(self.owned)
             self._schedule_all()
 
     async def set_enabled(self, pid: str, enabled: bool) -> None:

@@ -71,6 +71,7 @@ class _Feed:
     clients: list[StreamClient]
     fence: Callable[[], None] | None
     started: float
+    symbols: tuple[str, ...]  # the watchlist it was subscribed for
     fallback: bool = False
     last_tick: float | None = None  # clock time of the last price received
     watcher: asyncio.Task[None] | None = None
@@ -171,6 +172,16 @@ class StreamManager:
         for pid in [p for p in self.feeds if p not in wanted]:
             self.tasks.spawn(self._stop_feed(pid))
 
+    async def refresh(self, owned: set[str]) -> None:
+        """After the settings changed: remake the streams subscribed for another
+        watchlist, then start / stop as :meth:`on_owned` does."""
+        for pid in [p for p, f in self.feeds.items() if f.symbols != self._watchlist()]:
+            await self._stop_feed(pid)
+        self.on_owned(owned)
+
+    def _watchlist(self) -> tuple[str, ...]:
+        return tuple(s.upper() for s in self.config.watchlist)
+
     async def stop(self) -> None:
         """Stop every stream and its fallback watcher. Idempotent."""
         self._running = False
@@ -189,7 +200,7 @@ class StreamManager:
         if not plans:
             log.info("%s: no watched symbol is listed on its stream", pid)
             return
-        feed = _Feed(pid, [], self.coordinator.fence(pid), self.clock())
+        feed = _Feed(pid, [], self.coordinator.fence(pid), self.clock(), self._watchlist())
         for plan in plans:
             feed.clients.append(StreamClient(
                 plan, self.config.streams, on_records=partial(self._on_records, feed),
@@ -231,10 +242,15 @@ class StreamManager:
                    else "another instance of the team follows it"
                    if not self.coordinator.owns(pid) else "not started")
             return {"state": "off", "detail": why}
-        worst = min((c.state for c in feed.clients),
+        if self._rejected(feed):
+            return {"state": "rejected", "detail": feed.clients[0].state.detail}
+        refused = [c for c in feed.clients if c.state.name == "rejected"]
+        worst = min((c.state for c in feed.clients if c not in refused),
                     key=lambda s: _WORST.index(s.name))
-        if worst.name == "rejected" and self._rejected(feed):
-            return {"state": "rejected", "detail": worst.detail}
+        if refused:  # OKX: one endpoint refused, the other still followed
+            worst = StreamState(worst.name, worst.attempt, "; ".join(
+                [worst.detail] * bool(worst.detail)
+                + [f"{c.plan.name} rejected: {c.state.detail}" for c in refused]))
         if feed.fallback:
             return {"state": "fallback (REST)",
                     "detail": f"no stream data for {self.config.streams.rest_fallback_after_seconds:g} s"

@@ -352,3 +352,17 @@ async def test_team_follows_a_stream_only_on_the_lease_holder_and_hands_it_over(
         finally:
             for hub in started:
                 await hub.stop()
+
+
+async def test_a_new_watchlist_resubscribes_the_stream(streamed):
+    """Settings applied with another watchlist remake the stream for the new symbols."""
+    async with ReplayWS([Session(acks=[ACK], frames=[TICK])]) as srv:
+        hub, _, _ = await streamed(srv)
+        await until(lambda: srv.connections and srv.connections[0].received, 5)
+        assert "btcusdt@ticker" in srv.connections[0].received[0]
+        result = await LocalApi(hub).apply_config(dataclasses.replace(hub.config,
+                                                                      watchlist=["SOL"]))
+        assert result.ok
+        await until(lambda: len(srv.connections) == 2 and srv.connections[1].received, 5)
+        sent = json.loads(srv.connections[1].received[0])
+        assert sent["params"] == ["solusdt@ticker", "solusdt@kline_1m"]
