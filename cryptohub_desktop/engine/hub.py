@@ -196,7 +196,7 @@ class Hub:
             catalogue=cat, config=self.config, store=store, bus=self.bus,
             coordinator=self.coordinator, symbol_map=self.symbol_map, tasks=self.tasks,
             run_rest=self.runner.run_provider, prices=self.prices,
-            on_prices=self.notices.check_prices)
+            on_prices=self.notices.check_prices, on_data=self._on_stream_data)
         if schedule:
             await self.streams.start()
             self.scheduler.start()
@@ -215,9 +215,9 @@ class Hub:
         self._running = False
         self._scheduling = False
         self.scheduler.shutdown()
-        await self.coordinator.stop()
-        if self.streams is not None:
+        if self.streams is not None:  # before the leases go: no write after them
             await self.streams.stop()
+        await self.coordinator.stop()
         self._unsubscribe()
         await self.notices.stop()
         await self.tasks.cancel()
@@ -375,6 +375,12 @@ class Hub:
                     and not self._streamed(pid)):
                 await self.runner.run_provider(pid)
         return run
+
+    def _on_stream_data(self, pid: str, when: datetime) -> None:
+        """A live stream brought data: the provider's data is as fresh as that."""
+        h = self.health.get(pid)
+        if h.last_data_time is None or h.last_data_time < when:
+            h.last_data_time = when
 
     def _streamed(self, pid: str) -> bool:
         return self.streams is not None and self.streams.covers(pid)

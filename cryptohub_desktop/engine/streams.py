@@ -96,6 +96,8 @@ class StreamManager:
         run_rest: runs a provider's REST collector once (the fallback).
         prices: the engine's consensus price per watched symbol (kept current here too).
         on_prices: called with ``prices`` after a tick changed them (price rules).
+        on_data: called with the provider and the receive time of each data frame that
+            brought records (the provider's freshness).
         clock: monotonic seconds.
     """
 
@@ -103,6 +105,7 @@ class StreamManager:
                  coordinator: Coordinator, symbol_map: SymbolMap, tasks: Background,
                  run_rest: Callable[[str], Coroutine[Any, Any, Any]], prices: dict[str, float],
                  on_prices: Callable[[dict[str, float]], None] = lambda prices: None,
+                 on_data: Callable[[str, datetime], None] = lambda pid, when: None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.catalogue = catalogue
         self.config = config
@@ -114,6 +117,7 @@ class StreamManager:
         self.run_rest = run_rest
         self.prices = prices
         self.on_prices = on_prices
+        self.on_data = on_data
         self.clock = clock
         self.feeds: dict[str, _Feed] = {}
         #: (source, symbol) -> timestamp of the newest price stored from the stream
@@ -307,6 +311,8 @@ class StreamManager:
         candles = [r for r in kept if isinstance(r, Candle)]
         if prices:
             feed.last_tick = now
+        if kept:
+            self.on_data(pid, received)
         if feed.fallback:
             feed.fallback = False
             log.info("%s: stream data again, back from the REST fallback", pid)

@@ -118,6 +118,8 @@ async def test_live_tick_reaches_subscriber_and_market_via_stream(streamed, repl
         assert src is not None and (src["via"], src["stale"], src["price"]) == (
             "stream", False, 1792.84)
         assert (await stream_state(client))["state"] == "live"
+        freshness = (await client.get("/api/freshness")).json()["market_data"]["Binance"]
+        assert freshness["status"] == "fresh"  # as fresh as its last frame
         assert replay.count("/binance/") == 0  # the stream serves it: no REST calls
         assert srv.connections[0].received[0] == binance.stream_subscribe(
             binance.stream_pairs(hub.config.watchlist, hub.symbol_map))[0]
