@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
@@ -127,7 +128,7 @@ class StreamManager:
         self._flushing = False
         self._unsubscribe: Callable[[], None] = lambda: None
         self._running = False
-        self._tls = None if not self.streaming_ids() else tls_context()
+        self._tls: ssl.SSLContext | None = None  # made when a wss:// stream first starts
 
     # --- which providers ---------------------------------------------------------------
     def streaming_ids(self) -> list[str]:
@@ -204,6 +205,8 @@ class StreamManager:
         if not plans:
             log.info("%s: no watched symbol is listed on its stream", pid)
             return
+        if self._tls is None and any(p.url.startswith("wss:") for p in plans):
+            self._tls = tls_context()
         feed = _Feed(pid, [], self.coordinator.fence(pid), self.clock(), self._watchlist())
         for plan in plans:
             feed.clients.append(StreamClient(
