@@ -368,3 +368,17 @@ async def test_a_new_watchlist_resubscribes_the_stream(streamed):
         await until(lambda: len(srv.connections) == 2 and srv.connections[1].received, 5)
         sent = json.loads(srv.connections[1].received[0])
         assert sent["params"] == ["solusdt@ticker", "solusdt@kline_1m"]
+
+
+async def test_hub_stop_ends_every_stream_task_and_closes_the_connection(streamed):
+    """Stopping the hub (twice: idempotent) leaves no stream or fallback task running and
+    closes the exchange connection."""
+    async with ReplayWS([Session(acks=[ACK], frames=[TICK])]) as srv:
+        hub, _, _ = await streamed(srv)
+        await until(lambda: srv.connections and srv.connections[0].sent > 0, 5)
+        await hub.stop()
+        await hub.stop()
+        names = {t.get_name() for t in asyncio.all_tasks()}
+        assert not {n for n in names if n.startswith(("stream ", "fallback "))}, names
+        await until(lambda: srv.connections[0].close_code is not None, 5)
+        assert hub.streams is not None and hub.streams.feeds == {}
