@@ -138,27 +138,41 @@ def persist_outcome(store: Store, o: Outcome, deviation_pct: float,
     return o
 
 
-def persist_stream(store: Store, pid: str, prices: Sequence[Price],
-                   candles: Sequence[Candle], fence: Callable[[], None] | None,
-                   deviation_pct: float, max_age_seconds: float) -> None:
-    """Write what a provider's live stream brought since the last write: its (already
-    thinned) prices, with the consensus flags of their symbols, and its candles upserted
-    (a re-sent open candle keeps its last values).
+@dataclass
+class StreamBatch:
+    """What one provider's live stream brought since the last write (prices already
+    thinned to one a second per symbol; the newest values of each candle)."""
 
-    Raises:
-        FencedOut: (team hub) the provider's lease was lost; nothing is written.
-    """
-    if fence is not None:
-        fence()
-    if prices:
-        store.insert_records(pid, prices)
-        update_consensus(pid, {p.symbol.upper() for p in prices}, deviation_pct,
-                         max_age_seconds, utcnow())
-        newest = max(p.timestamp for p in prices)
-        ProviderRow.update(last_data_time=to_db(newest)).where(
-            ProviderRow.id == pid).execute()
-    if candles:
-        store.upsert_candles(pid, candles)
+    provider_id: str
+    prices: Sequence[Price]
+    candles: Sequence[Candle]
+    fence: Callable[[], None] | None = None  # raises FencedOut when the lease was lost
+
+
+def persist_streams(store: Store, batches: Sequence[StreamBatch], deviation_pct: float,
+                    max_age_seconds: float) -> list[str]:
+    """Write the live streams' batches in one transaction: each provider's prices with
+    the consensus flags of their symbols, and its candles upserted (a re-sent open candle
+    keeps its last values). Returns the providers whose lease was lost (team hub): their
+    fence refused before anything of theirs was written; the others are written."""
+    fenced = []
+    for b in batches:
+        if b.fence is not None:
+            try:
+                b.fence()
+            except FencedOut:
+                fenced.append(b.provider_id)
+                continue
+        if b.prices:
+            store.insert_records(b.provider_id, b.prices)
+            update_consensus(b.provider_id, {p.symbol.upper() for p in b.prices},
+                             deviation_pct, max_age_seconds, utcnow())
+            newest = max(p.timestamp for p in b.prices)
+            ProviderRow.update(last_data_time=to_db(newest)).where(
+                ProviderRow.id == b.provider_id).execute()
+        if b.candles:
+            store.upsert_candles(b.provider_id, b.candles)
+    return fenced
 
 
 def persist_stream_failure(pid: str, error_type: str, message: str, when: datetime) -> None:

@@ -39,7 +39,7 @@ from typing import Any
 
 from cryptohub_desktop.config import Config
 from cryptohub_desktop.core.consensus import SourcePrice, consensus
-from cryptohub_desktop.core.errors import FencedOut, StoreError
+from cryptohub_desktop.core.errors import StoreError
 from cryptohub_desktop.core.records import Candle, Price, Record, as_dict
 from cryptohub_desktop.core.symbols import SymbolMap
 from cryptohub_desktop.core.time import from_db, utcnow
@@ -58,6 +58,8 @@ log = logging.getLogger("cryptohub.streams")
 
 #: a (source, symbol) price is stored at most this often (seconds)
 STORE_EVERY_SECONDS = 1.0
+#: queued stream rows wait this long to be written together (seconds)
+FLUSH_SECONDS = 0.25
 #: how often the REST fallback is checked, at most (seconds)
 WATCH_SECONDS = 0.25
 #: the worst state of a provider's connections wins, in this order
@@ -406,29 +408,31 @@ class StreamManager:
             self.tasks.spawn(self._flush())
 
     async def _flush(self) -> None:
-        """Write what is queued, one transaction per provider, until nothing is."""
+        """Write what is queued, every provider's in one transaction, gathering for
+        :data:`FLUSH_SECONDS` first (one write for several streams' ticks)."""
         try:
             while self._pending:
-                pid, (prices, candles) = next(iter(self._pending.items()))
-                del self._pending[pid]
-                feed = self.feeds.get(pid)
-                if feed is None:
-                    continue
+                await asyncio.sleep(FLUSH_SECONDS)
+                pending, self._pending = self._pending, {}
+                batches = [bookkeeping.StreamBatch(pid, prices, list(candles.values()),
+                                                   self.feeds[pid].fence)
+                           for pid, (prices, candles) in pending.items() if pid in self.feeds]
                 try:
-                    await self.store.write(
-                        bookkeeping.persist_stream, self.store, pid, prices,
-                        list(candles.values()), feed.fence,
+                    fenced = await self.store.write(
+                        bookkeeping.persist_streams, self.store, batches,
                         self.config.consensus_deviation_pct,
                         self.config.consensus_max_age_seconds)
-                except FencedOut as exc:
-                    log.info("%s: %s; its stream stops here", pid, exc)
-                    await self._stop_feed(pid)
-                    continue
                 except StoreError as exc:
-                    log.error("%s: could not store stream data: %s", pid, exc)
+                    log.error("could not store stream data: %s", exc)
                     continue
-                for p in prices:
-                    self.stream_rows[(pid, p.symbol.upper())] = p.timestamp
+                for pid in fenced:
+                    log.info("%s: this instance no longer holds its lease; its stream stops "
+                             "here", pid)
+                    await self._stop_feed(pid)
+                for b in batches:
+                    if b.provider_id not in fenced:
+                        for p in b.prices:
+                            self.stream_rows[(b.provider_id, p.symbol.upper())] = p.timestamp
         finally:
             self._flushing = False
 
