@@ -326,13 +326,14 @@ class StreamManager:
         for p in prices:
             self._remember(p.symbol.upper(), SourcePrice(pid, p.price_usd, received, p.quote))
         out = [{**as_dict(r), "type": r.TABLE} for r in kept]
+        stored = self._queue(feed, prices, candles, now)
+        # counts: the rows this tick adds to the store (0 for a tick not written: answers
+        # cached from the store stay valid, server/cache.py)
         update: dict[str, Any] = {"provider": pid, "category": "market_data", "via": "stream",
                                   "records": out,
-                                  "counts": {t: n for t, n in (("market_prices", len(prices)),
-                                                               ("ohlcv", len(candles))) if n}}
+                                  "counts": {"market_prices": stored, "ohlcv": len(candles)}}
         update["consensus"] = self._consensus(pid, touched, out) if touched else []
         self.bus.publish("market_data", update)
-        self._queue(feed, prices, candles, now)
 
     def _consensus(self, pid: str, touched: list[str],
                    records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -388,9 +389,9 @@ class StreamManager:
 
     # --- storing -----------------------------------------------------------------------
     def _queue(self, feed: _Feed, prices: list[Price], candles: list[Candle],
-               now: float) -> None:
+               now: float) -> int:
         """Queue what to store: a (source, symbol) price at most once a second, the
-        newest values of each candle."""
+        newest values of each candle. Returns how many of ``prices`` will be stored."""
         due = []
         for p in prices:
             symbol = p.symbol.upper()
@@ -398,7 +399,7 @@ class StreamManager:
                 feed.stored[symbol] = now
                 due.append(p)
         if not due and not candles:
-            return
+            return 0
         queued_prices, queued_candles = self._pending.setdefault(feed.pid, ([], {}))
         queued_prices.extend(due)
         for c in candles:
@@ -406,6 +407,7 @@ class StreamManager:
         if not self._flushing:
             self._flushing = True
             self.tasks.spawn(self._flush())
+        return len(due)
 
     async def _flush(self) -> None:
         """Write what is queued, every provider's in one transaction, gathering for

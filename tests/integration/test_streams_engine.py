@@ -127,7 +127,8 @@ async def test_live_tick_reaches_subscriber_and_market_via_stream(streamed, repl
 
 async def test_burst_stores_one_price_per_second_per_source_and_symbol(streamed):
     """Ticks every 10 ms are all published but stored at most once a second per
-    (source, symbol), each row stamped with the time it was received."""
+    (source, symbol), each row stamped with the time it was received; each update's
+    counts say whether its tick was stored."""
     async with ReplayWS([Session(acks=[ACK], frames=[TICK], interval=0.01)]) as srv:
         hub, _, _ = await streamed(srv)
         await until(lambda: srv.connections and srv.connections[0].sent > 0, 5)
@@ -145,6 +146,9 @@ async def test_burst_stores_one_price_per_second_per_source_and_symbol(streamed)
         stamps = await hub.store.read(rows)
     assert len(published) > 100  # every tick went out
     assert 3 <= len(stamps) <= 5
+    # each update's counts say what it added to the store: one tick a second, else 0
+    written = sum(e.data["counts"]["market_prices"] for e in published)
+    assert len(stamps) - 2 <= written <= len(stamps)
     gaps = [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:], strict=False)]
     assert min(gaps) >= 0.99, gaps
     assert abs(stamps[-1].timestamp() - time.time()) < 10 and stamps[0].timestamp() > t0 - 5
