@@ -23,6 +23,7 @@ from typing import Any
 from cryptohub_desktop.core.errors import ConfigError
 from cryptohub_desktop.core.limits import RateLimit
 from cryptohub_desktop.core.rules import PriceRule
+from cryptohub_desktop.core.stream_settings import StreamSettings
 from cryptohub_desktop.core.topics import CATEGORIES
 from cryptohub_desktop.paths import DB_FILE, default_config_file, default_data_dir
 
@@ -123,18 +124,12 @@ class NotifyChannelConfig:
         return f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}"
 
 
-@dataclass
-class StreamsConfig:
-    """``[streams]`` (SPEC sections 4 and 14); the door reads it as StreamSettings."""
+@dataclass(frozen=True)
+class StreamsConfig(StreamSettings):
+    """``[streams]`` (SPEC sections 4 and 14): the door's timings (one definition, with
+    their defaults, in :class:`StreamSettings`) plus whether streams run at all."""
 
     enabled: bool = True
-    stale_after_seconds: float = 15.0
-    ping_interval_seconds: float = 20.0
-    pong_timeout_seconds: float = 10.0
-    reconnect_initial_seconds: float = 1.0
-    reconnect_max_seconds: float = 60.0
-    max_connects_per_5min: int = 20
-    rest_fallback_after_seconds: float = 20.0
 
 
 @dataclass
@@ -432,18 +427,20 @@ _STREAM_SECONDS = ("stale_after_seconds", "ping_interval_seconds", "pong_timeout
 def _streams(table: dict[str, Any]) -> StreamsConfig:
     """``[streams]``: positive numbers of seconds, a positive connection budget."""
     _unknown(table, {"enabled", "max_connects_per_5min", *_STREAM_SECONDS}, "[streams]")
-    out = StreamsConfig()
-    out.enabled = _expect(table.get("enabled", True), bool, "[streams] enabled")
+    default = StreamsConfig()
+    values: dict[str, Any] = {
+        "enabled": _expect(table.get("enabled", True), bool, "[streams] enabled")}
     for key in _STREAM_SECONDS:
-        value = _expect(table.get(key, getattr(out, key)), (int, float), f"[streams] {key}")
+        value = _expect(table.get(key, getattr(default, key)), (int, float),
+                        f"[streams] {key}")
         if not value > 0:
             raise ConfigError(f"[streams] {key} must be more than 0 seconds, got {value!r}")
-        setattr(out, key, float(value))
-    budget = _expect(table.get("max_connects_per_5min", out.max_connects_per_5min), int,
+        values[key] = float(value)
+    budget = _expect(table.get("max_connects_per_5min", default.max_connects_per_5min), int,
                      "[streams] max_connects_per_5min")
     if budget < 1:
         raise ConfigError(f"[streams] max_connects_per_5min must be at least 1, got {budget}")
-    out.max_connects_per_5min = budget
+    out = StreamsConfig(**values, max_connects_per_5min=budget)
     if out.reconnect_max_seconds < out.reconnect_initial_seconds:
         raise ConfigError("[streams] reconnect_max_seconds must not be less than "
                           f"reconnect_initial_seconds ({out.reconnect_initial_seconds:g})")

@@ -7,6 +7,10 @@ and an in-memory keychain are used; nothing of the user's is touched, and nothin
 reaches the internet: providers without recorded answers point at a closed loopback
 port from the start. Some keys are left out on purpose (so "needs key" shows) and one
 provider is made to fail three times (so an offline provider and its alert show).
+Binance is also followed live: a ``tests.ws_replay`` server plays its recorded stream frames
+(``tests/fixtures/streams/binance``) once a second, so the Stream column and the
+Dashboard's live mark show; the other exchanges' REST is moved to the replay server and
+their ``ws_url`` is not, so their streams are off (docs/STREAMS.md, moved endpoints).
 
 Two scenes, each shot in both themes at both sizes (``<scene>/<theme>-<size>/<view>.png``):
 
@@ -17,7 +21,8 @@ Two scenes, each shot in both themes at both sizes (``<scene>/<theme>-<size>/<vi
   May-June 2022, on the "max" range that ends now.
 - ``offline``: the same hub a moment later with no host reachable (every base URL on a
   closed port): the banner and status bar say the computer is offline once, providers
-  show offline, values show their last known age.
+  show offline, values show their last known age; Binance's stream server is gone too, so
+  its stream is stale / reconnecting and falls back to (unreachable) REST.
 
 Everything shown comes from recorded answers, nothing is generated.
 """
@@ -45,6 +50,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 MISSING_KEYS = {"NEWSAPI_KEY", "THEGRAPH_KEY", "HUGGINGFACE_TOKEN"}
 FAILING = "kucoin"
+STREAMED = "binance"  # followed live: its recorded stream frames, replayed once a second
 SIZES = ((1440, 900), (1024, 700))
 THEMES = ("light", "dark")
 
@@ -55,7 +61,7 @@ def _dead_port() -> int:
         return s.getsockname()[1]
 
 
-async def _prepare(tmp: Path, replay: Any, dead: str) -> tuple[Any, Any]:
+async def _prepare(tmp: Path, replay: Any, dead: str, stream_url: str) -> tuple[Any, Any]:
     from cryptohub_desktop.collectors import PROVIDERS
     from cryptohub_desktop.config import load_config
     from cryptohub_desktop.engine.backfill import backfill
@@ -67,12 +73,16 @@ async def _prepare(tmp: Path, replay: Any, dead: str) -> tuple[Any, Any]:
 
     recorded = set(providers_with_fixtures())
     lines = ["[watchlist]", 'symbols = ["BTC", "ETH", "BNB", "SOL", "XRP"]', "[server]",
-             "port = 7861", "[streams]", "enabled = false",
+             "port = 7861", "[streams]", "stale_after_seconds = 3",
+             "rest_fallback_after_seconds = 6",
              "[retention]", "days = 0", ""]  # keep the recorded (old) data for both scenes
     for p in PROVIDERS:
         if p.spec.base_url:
             base = replay.mount(p.id) if p.id in recorded else f"{dead}/{p.id}"
-            lines += [f"[providers.{p.id}]", f'base_url = "{base}"', ""]
+            lines += [f"[providers.{p.id}]", f'base_url = "{base}"']
+            if p.id == STREAMED:
+                lines.append(f'ws_url = "{stream_url}"')
+            lines.append("")
     path = tmp / "config.toml"
     path.write_text("\n".join(lines))
     cfg = load_config(path, data_dir=tmp / "data")
@@ -183,13 +193,18 @@ async def _shoot(out: Path) -> list[Path]:
     from cryptohub_desktop.ui.app import build
     from cryptohub_desktop.ui.state import UiState
     from tests.replay import ReplayServer
+    from tests.ws_replay import ReplayWS, Session, frame
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     dead = f"http://127.0.0.1:{_dead_port()}"
+    stream = ReplayWS([Session(acks=[frame(STREAMED, "subscribe_ack.json")],
+                               frames=[frame(STREAMED, "ticker_ethusdt.json"),
+                                       frame(STREAMED, "kline_btcusdt.json")], interval=1.0)])
+    await stream.__aenter__()
     with tempfile.TemporaryDirectory() as d, ReplayServer() as replay:
         tmp = Path(d)
-        cfg, hub = await _prepare(tmp, replay, dead)
+        cfg, hub = await _prepare(tmp, replay, dead, stream.url)
         state = UiState(tmp / "ui.ini")
         state.chart_range = "max"
         state.chart_mode = "candles"
@@ -201,11 +216,14 @@ async def _shoot(out: Path) -> list[Path]:
             await ctx.server.start()
         window.show()
         written = await _shoot_scene(window, ctx, out, "recorded")
-        # the network goes away: every provider's host is now a closed port
+        # the network goes away: every provider's host is now a closed port, and the
+        # stream's server is gone (its state: stale, reconnecting, then the REST fallback)
+        await stream.__aexit__()
         for pid, pc in cfg.providers.items():
             if pc.base_url:
                 pc.base_url = f"{dead}/{pid}"
         await hub.runner.collect_once()
+        await asyncio.sleep(7)
         await hub.settle()
         written += await _shoot_scene(window, ctx, out, "offline")
         window.quitting = True

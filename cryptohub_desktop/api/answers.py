@@ -154,7 +154,8 @@ async def providers(hub: Hub) -> dict[str, Any]:
             "key_state": key, "enabled": bool(hub.catalogue.enabled.get(pid, True)),
             "consecutive_failures": h.consecutive_failures,
             "circuit_open": hub.health.circuit_open(pid), "pool": spec.pool_name,
-            "tier": spec.tier, "docs_url": spec.docs_url})
+            "tier": spec.tier, "docs_url": spec.docs_url,
+            "stream": hub.streams.state(pid) if hub.streams else None})
     return {"providers": out}
 
 
@@ -237,8 +238,19 @@ async def market(hub: Hub, symbols: Sequence[str] | None = None) -> dict[str, An
     """``/api/market``: per symbol the consensus price and each source's price, age and
     deviation (default symbols: the watchlist)."""
     wanted = [s.upper() for s in (symbols or hub.config.watchlist)]
+    streams = hub.streams
+    stream_rows = dict(streams.stream_rows) if streams else {}
     rows = await _read(hub, queries.latest_market, wanted, hub.config.consensus_max_age_seconds,
-                       hub.config.consensus_deviation_pct)
+                       hub.config.consensus_deviation_pct,
+                       streams.stale_rows() if streams else {})
+
+    def source(s: Any, symbol: str, stale: bool) -> dict[str, Any]:
+        via = "stream" if stream_rows.get((s.source, symbol)) == s.timestamp else "rest"
+        return {"source": s.source, "price": _num(s.price), "quote": s.quote,
+                "timestamp": iso(s.timestamp), "age_seconds": _num(s.age_seconds, 1),
+                "deviation_pct": None if stale else _num(s.deviation_pct),
+                "outlier": False if stale else s.outlier, "via": via, "stale": stale}
+
     newest = await _read(hub, _newest_prices, [r["symbol"] for r in rows])
     out = []
     now = utcnow()
@@ -253,10 +265,9 @@ async def market(hub: Hub, symbols: Sequence[str] | None = None) -> dict[str, An
             "source_count": len(c.sources), "outliers": [s.source for s in c.outliers],
             "price_change_24h": _num(r["price_change_24h"]),
             "market_cap": _num(r["market_cap"]), "volume_24h": _num(r["volume_24h"]),
-            "sources": [{"source": s.source, "price": _num(s.price), "quote": s.quote,
-                         "timestamp": iso(s.timestamp), "age_seconds": _num(s.age_seconds, 1),
-                         "deviation_pct": _num(s.deviation_pct), "outlier": s.outlier}
-                        for s in c.sources]})
+            "sources": sorted([*(source(s, r["symbol"], False) for s in c.sources),
+                               *(source(s, r["symbol"], True) for s in r["stale"])],
+                              key=lambda s: s["source"])})
     return {"timestamp": iso(utcnow()), "max_age_seconds": hub.config.consensus_max_age_seconds,
             "deviation_threshold_pct": hub.config.consensus_deviation_pct, "market": out}
 

@@ -310,6 +310,11 @@ class RemoteApi:
             for p in snap.get("providers", []):
                 if p.get("id") == data.get("provider"):
                     p["status"] = data.get("new")
+        elif service == "health_checker" and data.get("event") == "stream":
+            snap = self._snapshots.get("health_checker", {})
+            for p in snap.get("providers", []):
+                if p.get("id") == data.get("provider"):
+                    p["stream"] = data.get("stream")
         elif service == "health_checker" and data.get("event") == "network":
             snap = self._snapshots.setdefault("health_checker", {})
             snap.setdefault("status", {})["network"] = {

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptohub_desktop.core.errors import FencedOut
-from cryptohub_desktop.core.records import Price, Record
+from cryptohub_desktop.core.records import Candle, Price, Record
 from cryptohub_desktop.core.time import from_db, to_db, utcnow
 from cryptohub_desktop.engine.pools import Pool, Rotation
 from cryptohub_desktop.engine.scheduler import ComplianceEvent
@@ -136,6 +136,50 @@ def persist_outcome(store: Store, o: Outcome, deviation_pct: float,
         upd[ProviderRow.status] = o.provider_status
     ProviderRow.update(upd).where(ProviderRow.id == o.provider_id).execute()
     return o
+
+
+@dataclass
+class StreamBatch:
+    """What one provider's live stream brought since the last write (prices already
+    thinned to one a second per symbol; the newest values of each candle)."""
+
+    provider_id: str
+    prices: Sequence[Price]
+    candles: Sequence[Candle]
+    fence: Callable[[], None] | None = None  # raises FencedOut when the lease was lost
+
+
+def persist_streams(store: Store, batches: Sequence[StreamBatch], deviation_pct: float,
+                    max_age_seconds: float) -> list[str]:
+    """Write the live streams' batches in one transaction: each provider's prices with
+    the consensus flags of their symbols, and its candles upserted (a re-sent open candle
+    keeps its last values). Returns the providers whose lease was lost (team hub): their
+    fence refused before anything of theirs was written; the others are written."""
+    fenced = []
+    for b in batches:
+        if b.fence is not None:
+            try:
+                b.fence()
+            except FencedOut:
+                fenced.append(b.provider_id)
+                continue
+        if b.prices:
+            store.insert_records(b.provider_id, b.prices)
+            update_consensus(b.provider_id, {p.symbol.upper() for p in b.prices},
+                             deviation_pct, max_age_seconds, utcnow())
+            newest = max(p.timestamp for p in b.prices)
+            ProviderRow.update(last_data_time=to_db(newest)).where(
+                ProviderRow.id == b.provider_id).execute()
+        if b.candles:
+            store.upsert_candles(b.provider_id, b.candles)
+    return fenced
+
+
+def persist_stream_failure(pid: str, error_type: str, message: str, when: datetime) -> None:
+    """One ``failure_logs`` row for what a live stream reported (``parse_error``,
+    ``subscription_rejected``, ``stale``, ...); the endpoint is ``stream``."""
+    FailureLog.create(provider_id=pid, timestamp=to_db(when), error_type=error_type,
+                      error_message=message[:2000], endpoint="stream")
 
 
 def update_consensus(source: str, symbols: set[str], deviation_pct: float,

@@ -53,6 +53,7 @@ from cryptohub_desktop.engine.ports import (
 from cryptohub_desktop.engine.runner import Runner, compliance_update
 from cryptohub_desktop.engine.scheduler import Compliance, Scheduler
 from cryptohub_desktop.engine.status import RequestLog, status_counts, system_metrics
+from cryptohub_desktop.engine.streams import StreamManager
 from cryptohub_desktop.engine.tasks import Background
 from cryptohub_desktop.engine.textsentiment import (
     TextSentiment,
@@ -128,6 +129,7 @@ class Hub:
         self.store: Store | None = None
         self.runner: Runner | None = None
         self.jobs: Jobs | None = None
+        self.streams: StreamManager | None = None
         self.client: httpx.AsyncClient | None = None
         self.started_at: datetime | None = None
         self.text_model: TextSentiment | None = None
@@ -190,7 +192,13 @@ class Hub:
                          upstream=self.upstream, symbol_map=self.symbol_map)
         await self.notices.start(store)
         self._unsubscribe = self.bus.subscribe("market_data", self._on_market_update)
+        self.streams = StreamManager(
+            catalogue=cat, config=self.config, store=store, bus=self.bus,
+            coordinator=self.coordinator, symbol_map=self.symbol_map, tasks=self.tasks,
+            run_rest=self.runner.run_provider, prices=self.prices,
+            on_prices=self.notices.check_prices, on_data=self._on_stream_data)
         if schedule:
+            await self.streams.start()
             self.scheduler.start()
             self._scheduling = True
             await self.coordinator.start(list(self.providers), self._on_owned,
@@ -207,6 +215,8 @@ class Hub:
         self._running = False
         self._scheduling = False
         self.scheduler.shutdown()
+        if self.streams is not None:  # before the leases go: no write after them
+            await self.streams.stop()
         await self.coordinator.stop()
         self._unsubscribe()
         await self.notices.stop()
@@ -257,6 +267,8 @@ class Hub:
             if current in ("needs_key", "disabled", "unknown"):
                 self.health.set_status(pid, self.catalogue.idle_status(pid))
         if self._scheduling:
+            if self.streams is not None:
+                await self.streams.refresh(self.owned)
             self._schedule_all()
 
     async def set_enabled(self, pid: str, enabled: bool) -> None:
@@ -267,6 +279,8 @@ class Hub:
         active = self.catalogue.is_active(pid)
         self.health.set_status(pid, "unknown" if active else self.catalogue.idle_status(pid))
         if self._scheduling:
+            if self.streams is not None:
+                self.streams.on_owned(self.owned)
             self._schedule_all()
 
     # --- pools -------------------------------------------------------------------------
@@ -303,6 +317,8 @@ class Hub:
         """The coordinator says which providers this instance collects now."""
         gained = owned - self.owned
         self.owned = owned
+        if self.streams is not None:
+            self.streams.on_owned(owned)
         if self._scheduling:
             self._schedule_all(first_runs=gained)
 
@@ -345,6 +361,8 @@ class Hub:
 
         async def job(slot: datetime) -> None:
             assert self.runner is not None
+            if self._streamed(pid):
+                return  # its live stream serves it; REST runs again in a fallback
             if self.coordinator.owns(pid):  # the lease may have lapsed since
                 await self.runner.run_provider(pid, scheduled=slot)
 
@@ -353,9 +371,19 @@ class Hub:
     def _first_run(self, pid: str) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             assert self.runner is not None
-            if self.coordinator.owns(pid) and self.catalogue.is_active(pid):
+            if (self.coordinator.owns(pid) and self.catalogue.is_active(pid)
+                    and not self._streamed(pid)):
                 await self.runner.run_provider(pid)
         return run
+
+    def _on_stream_data(self, pid: str, when: datetime) -> None:
+        """A live stream brought data: the provider's data is as fresh as that."""
+        h = self.health.get(pid)
+        if h.last_data_time is None or h.last_data_time < when:
+            h.last_data_time = when
+
+    def _streamed(self, pid: str) -> bool:
+        return self.streams is not None and self.streams.covers(pid)
 
     def _on_missed(self, job_id: str, when: datetime, reason: str) -> None:
         if job_id not in self.providers:

@@ -45,7 +45,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -55,6 +55,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from cryptohub_desktop.core.errors import UpstreamParseError
 from cryptohub_desktop.core.records import Record
+from cryptohub_desktop.core.stream_settings import StreamSettings
 from cryptohub_desktop.core.symbols import SymbolMap
 from cryptohub_desktop.core.time import utcnow
 
@@ -71,28 +72,6 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 FrameKind = Literal["data", "ack", "rejected", "pong", "heartbeat", "info", "error",
                     "reconnect"]
-
-
-@dataclass(frozen=True)
-class StreamSettings:
-    """The ``[streams]`` timings of SPEC section 4 (defaults are the SPEC's).
-
-    ``rest_fallback_after_seconds`` is not used by the door itself: the engine reads it
-    to start the REST collector when a stream has been silent that long.
-    """
-
-    stale_after_seconds: float = 15.0
-    ping_interval_seconds: float = 20.0
-    pong_timeout_seconds: float = 10.0
-    reconnect_initial_seconds: float = 1.0
-    reconnect_max_seconds: float = 60.0
-    max_connects_per_5min: int = 20
-    rest_fallback_after_seconds: float = 20.0
-
-    @classmethod
-    def from_config(cls, obj: Any) -> StreamSettings:
-        """The settings read from any object with these attribute names (``Config.streams``)."""
-        return cls(**{f.name: getattr(obj, f.name) for f in fields(cls)})
 
 
 @dataclass(frozen=True)

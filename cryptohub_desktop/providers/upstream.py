@@ -45,9 +45,10 @@ DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 USER_AGENT = "CryptoHubDesktop/0.1 (+https://github.com/cryptohub-desktop)"
 
 
-def http_client() -> httpx.AsyncClient:
-    """The shared HTTP client: the system's CA store plus certifi's, whether or not
-    ``SSL_CERT_FILE`` points anywhere (it may name a missing file)."""
+def tls_context() -> ssl.SSLContext:
+    """The TLS trust of every upstream call (HTTPS and ``wss://``): the system's CA store
+    plus certifi's, whether or not ``SSL_CERT_FILE`` points anywhere (it may name a
+    missing file)."""
     ctx = ssl.create_default_context()
     try:
         ctx.load_verify_locations(certifi.where())
@@ -56,7 +57,12 @@ def http_client() -> httpx.AsyncClient:
     extra = os.environ.get("SSL_CERT_FILE")
     if extra and os.path.isfile(extra):
         ctx.load_verify_locations(extra)
-    return httpx.AsyncClient(verify=ctx, follow_redirects=True,
+    return ctx
+
+
+def http_client() -> httpx.AsyncClient:
+    """The shared HTTP client, trusting :func:`tls_context`."""
+    return httpx.AsyncClient(verify=tls_context(), follow_redirects=True,
                              limits=httpx.Limits(max_connections=50,
                                                  max_keepalive_connections=20),
                              timeout=httpx.Timeout(15.0, connect=10.0))

@@ -37,6 +37,14 @@ def ref(name: str) -> Schema:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+#: a provider's live stream (SPEC section 14); null when the provider has none
+STREAM_STATE: Schema = {"oneOf": [{"type": "null"}, obj(
+    state={"type": "string", "pattern": r"^(live|stale|connecting|off|rejected|stopped|"
+           r"fallback \(REST\)|reconnecting \(\d+\))$",
+           "description": "live / stale / reconnecting (n) / connecting / fallback (REST) / "
+                          "rejected / off"},
+    detail=STR)]}
+
 PROVIDER_STATUS = {"type": "string",
                    "enum": ["online", "degraded", "offline", "empty", "idle", "unknown",
                             "needs_key", "disabled"],
@@ -70,7 +78,7 @@ SCHEMAS: dict[str, Schema] = {
         last_check=TS_N, last_success=TS_N, requires_key=BOOL, key_configured=BOOL,
         key_state={"type": "string", "enum": ["not_needed", "present", "missing"]},
         enabled=BOOL, consecutive_failures=INT, circuit_open=BOOL, pool=STR, tier=INT,
-        docs_url=STR))),
+        docs_url=STR, stream=STREAM_STATE))),
     "RateLimits": obj(rate_limits=arr(obj(
         provider=STR, limit_type=STR, limit_value=INT, current_usage=INT, percentage=NUM,
         reset_time=TS_N, warning={**BOOL, "description": "true at >= 80%"}))),
@@ -106,7 +114,11 @@ SCHEMAS: dict[str, Schema] = {
             price_change_24h=N("number"), market_cap=N("number"), volume_24h=N("number"),
             sources=arr(obj(source=STR, price=N("number"), quote=STR, timestamp=TS,
                             age_seconds=N("number"), deviation_pct=N("number"),
-                            outlier=BOOL))))),
+                            outlier=BOOL,
+                            via={"type": "string", "enum": ["stream", "rest"],
+                                 "description": "stream: the exchange's live WebSocket"},
+                            stale={**BOOL, "description": "true: its live stream went silent;"
+                                   " the last known value, left out of the consensus"}))))),
     "History": obj(
         symbol=STR, interval=STR, source=N("string"), start=TS_N, end=TS_N, count=INT,
         history=arr(obj(source=STR, open_time=TS, open=N("number"), high=N("number"),

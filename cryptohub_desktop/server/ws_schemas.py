@@ -26,6 +26,7 @@ from cryptohub_desktop.server.schemas import (
     NUM,
     SCHEMAS,
     STR,
+    STREAM_STATE,
     TS,
     TS_N,
     N,
@@ -86,6 +87,11 @@ def _price_record() -> Schema:
     return s
 
 
+def _optional(schema: Schema, *names: str) -> Schema:
+    """``schema`` with the properties ``names`` no longer required."""
+    return {**schema, "required": [r for r in schema["required"] if r not in names]}
+
+
 UPDATE_BASE = dict(provider={**STR, "description": "the provider id that collected it"},
                    category=STR,
                    counts={"type": "object", "additionalProperties": INT,
@@ -108,7 +114,7 @@ WS_SCHEMAS: dict[str, Schema] = {
         **UPDATE_BASE,
         records=arr({"oneOf": [{"$ref": f"#/components/schemas/Record_{cls.TABLE}"}
                                for cls in RECORD_TYPES]})),
-    "MarketDataUpdate": obj(
+    "MarketDataUpdate": _optional(obj(
         **UPDATE_BASE,
         records=arr({"oneOf": [{"$ref": "#/components/schemas/Record_market_prices"},
                                {"$ref": "#/components/schemas/Record_ohlcv"}]}),
@@ -117,7 +123,11 @@ WS_SCHEMAS: dict[str, Schema] = {
                    "description": "the consensus after this write of each symbol it touched"},
         outliers={**arr(obj(symbol=STR, source=STR, price=NUM, consensus=NUM,
                             deviation_pct=NUM)),
-                  "description": "this provider's prices flagged as outliers"}),
+                  "description": "this provider's prices flagged as outliers"},
+        via={"type": "string", "enum": ["stream"],
+             "description": "present on a live stream's tick: published as it arrived "
+                            "(stored at most once a second per source and symbol)"}),
+        "outliers", "via"),
     "ExplorersSnapshot": obj(gas=SCHEMAS["Gas"]["properties"]["gas"],
                              explorers=SCHEMAS["Blocks"]["properties"]["explorers"]),
     "HealthCheckerSnapshot": obj(status={"$ref": "#/components/schemas/Status"},
@@ -127,7 +137,8 @@ WS_SCHEMAS: dict[str, Schema] = {
         obj(event={"type": "string", "const": "rotation"}, pool=STR, **{
             "from": N("string"), "to": N("string")}, reason=STR),
         obj(event={"type": "string", "const": "metrics"}, total_providers=INT,
-            online_count=INT, degraded_count=INT, offline_count=INT, system_health=STR)]},
+            online_count=INT, degraded_count=INT, offline_count=INT, system_health=STR),
+        obj(event={"type": "string", "const": "stream"}, provider=STR, stream=STREAM_STATE)]},
     "SchedulerUpdate": obj(provider=STR, expected=TS_N, actual=TS_N, on_time=BOOL,
                            delay_seconds=N("number"), skip_reason=N("string"),
                            on_time_percentage=N("number")),

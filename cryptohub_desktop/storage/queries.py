@@ -117,19 +117,32 @@ def recent_failures(limit: int, since: datetime) -> tuple[list[dict[str, Any]], 
     return rows, {t: n for t, n in counts}
 
 
-def latest_market(symbols: list[str], max_age_seconds: float,
-                  threshold_pct: float) -> list[dict[str, Any]]:
+def latest_market(symbols: list[str], max_age_seconds: float, threshold_pct: float,
+                  stale: dict[tuple[str, str], datetime] | None = None) -> list[dict[str, Any]]:
     """Per symbol: the consensus of fresh sources plus the newest 24 h change, market
-    cap and volume any fresh source reported."""
+    cap and volume any fresh source reported.
+
+    ``stale``: (source, symbol) -> the timestamp of a stored price known to be stale now
+    (its live stream went silent); a source whose newest row is that one is left out of
+    the consensus and returned under ``"stale"`` as its last known value.
+    """
     now = utcnow()
     since = now - timedelta(seconds=max_age_seconds)
     out = []
     for symbol in symbols:
         rows = latest_source_prices(symbol, since)
+        gone = [r for r in rows
+                if stale and stale.get((r.source, symbol)) == from_db(r.timestamp)]
+        rows = [r for r in rows if r not in gone]
         c = consensus_of(symbol, rows, now, max_age_seconds, threshold_pct)
+        last_known = []
+        for r in gone:
+            ts = from_db(r.timestamp) or now
+            last_known.append(SourcePrice(r.source, r.price_usd, ts, r.quote,
+                                          max(0.0, (now - ts).total_seconds())))
         extra = {name: next((getattr(r, name) for r in rows if getattr(r, name) is not None),
                             None) for name in ("price_change_24h", "market_cap", "volume_24h")}
-        out.append({"symbol": symbol, "consensus": c, **extra})
+        out.append({"symbol": symbol, "consensus": c, "stale": last_known, **extra})
     return out
 
 

@@ -260,6 +260,21 @@ class Store:
                  c.close, c.volume) for c in candles]
         return self.insert_ohlcv_rows(rows)
 
+    def upsert_candles(self, source: str, candles: Sequence[Candle]) -> int:
+        """Insert candles or, when one is stored already (same source, symbol, interval
+        and open time), replace its values with these: a live stream re-sends the open
+        candle until it closes, and the last one sent wins. Returns the rows written."""
+        if not candles:
+            return 0
+        rows = {(c.symbol.upper(), c.interval, to_db(c.open_time)): {
+            "source": source, "symbol": c.symbol.upper(), "interval": c.interval,
+            "open_time": to_db(c.open_time), "open": c.open, "high": c.high, "low": c.low,
+            "close": c.close, "volume": c.volume} for c in candles}  # the last one wins
+        return int(OHLCV.insert_many(list(rows.values())).on_conflict(
+            conflict_target=[OHLCV.source, OHLCV.symbol, OHLCV.interval, OHLCV.open_time],
+            preserve=[OHLCV.open, OHLCV.high, OHLCV.low, OHLCV.close, OHLCV.volume])
+            .as_rowcount().execute())
+
     def insert_ohlcv_rows(self, rows: Sequence[tuple[Any, ...]]) -> int:
         """(source, symbol, interval, open_time, open, high, low, close, volume) tuples;
         rows already stored are ignored; returns how many were new."""

@@ -1,5 +1,7 @@
 """Configuration of live streams: [streams] and [providers.<id>] ws_url / ws_business_url / ws_enabled."""
 
+from dataclasses import fields
+
 import pytest
 
 from cryptohub_desktop.config import load_config
@@ -13,11 +15,16 @@ def load(tmp_path, text):
     return load_config(path, data_dir=tmp_path, known_providers={"binance", "okx"})
 
 
+def timings(settings: StreamSettings) -> StreamSettings:
+    """The door's timings of ``settings`` (a StreamsConfig is one, plus ``enabled``)."""
+    return StreamSettings(**{f.name: getattr(settings, f.name) for f in fields(StreamSettings)})
+
+
 def test_defaults_are_the_spec_values(tmp_path):
     """With no [streams] table every key has its SPEC section 4 default, same as the door's."""
     cfg = load(tmp_path, "")
     assert cfg.streams.enabled is True
-    assert StreamSettings.from_config(cfg.streams) == StreamSettings()
+    assert timings(cfg.streams) == StreamSettings()
     assert StreamSettings() == StreamSettings(15, 20, 10, 1, 60, 20, 20)
     assert (cfg.provider("binance").ws_url, cfg.provider("binance").ws_enabled) == (None, True)
 
@@ -41,7 +48,7 @@ max_connects_per_5min = 20
 rest_fallback_after_seconds = 20
 """)
     assert cfg.provider("binance").ws_url == "wss://stream.binance.com:9443/ws"
-    assert StreamSettings.from_config(cfg.streams) == StreamSettings()
+    assert timings(cfg.streams) == StreamSettings()
 
 
 def test_short_test_settings_and_local_urls_are_accepted(tmp_path):
@@ -59,7 +66,8 @@ ws_url = "ws://127.0.0.1:8765/okx/public"
 ws_business_url = "ws://127.0.0.1:8765/okx/business"
 ws_enabled = false
 """)
-    s = StreamSettings.from_config(cfg.streams)
+    s = cfg.streams
+    assert isinstance(s, StreamSettings)  # the door takes the config as it is
     assert (cfg.streams.enabled, s.stale_after_seconds, s.reconnect_max_seconds,
             s.max_connects_per_5min) == (False, 0.5, 0.4, 3)
     okx = cfg.provider("okx")

@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor
 
 from cryptohub_desktop.ui import fmt
 from cryptohub_desktop.ui.models.table import Column, Row, RowsModel
-from cryptohub_desktop.ui.theme import AMBER, DOWN, UP
+from cryptohub_desktop.ui.theme import AMBER, DOWN, GREEN, UP
 
 
 def watchlist_rows(market: dict[str, Any], spark: dict[str, list[float]]) -> list[Row]:
@@ -17,7 +17,9 @@ def watchlist_rows(market: dict[str, Any], spark: dict[str, list[float]]) -> lis
     the newest stored price marked "last known" with its age."""
     rows = []
     for m in market.get("market", []):
-        sources = m.get("sources") or []
+        listed = m.get("sources") or []
+        sources = [s for s in listed if not s.get("stale")]
+        live = sorted(s["source"] for s in sources if s.get("via") == "stream")
         latest = m.get("latest") or {}
         fresh = m.get("consensus_price") is not None
         as_of = (max((s["timestamp"] for s in sources if s.get("timestamp")), default=None)
@@ -30,11 +32,23 @@ def watchlist_rows(market: dict[str, Any], spark: dict[str, list[float]]) -> lis
             "sources": m.get("source_count", 0),
             "outliers": m.get("outliers") or [], "spark": spark.get(m["symbol"], []),
             "market_cap": m.get("market_cap"), "volume": m.get("volume_24h"),
-            "detail": "\n".join(f"{s['source']}: {fmt.money(s['price'])} {s['quote']} "
-                                f"({s['deviation_pct']:+.2f}%, {fmt.ago(s['timestamp'])})"
-                                for s in sources),
+            "live": live,
+            "detail": "\n".join(_source_line(s) for s in listed),
         })
     return rows
+
+
+def _source_line(s: dict[str, Any]) -> str:
+    """One source in the price tooltip: price, deviation, age, and how it came."""
+    how = "stale stream, left out" if s.get("stale") else (
+        "live stream" if s.get("via") == "stream" else "REST")
+    dev = f"{s['deviation_pct']:+.2f}%, " if s.get("deviation_pct") is not None else ""
+    return (f"{s['source']}: {fmt.money(s['price'])} {s['quote']} "
+            f"({dev}{fmt.ago(s['timestamp'])}, {how})")
+
+
+def _live_text(row: Row) -> str:
+    return "● live" if row.get("live") and row.get("fresh") else ""
 
 
 def _change_color(row: Row) -> QColor | None:
@@ -70,6 +84,10 @@ COLUMNS = [
     Column("symbol", "Symbol"),
     Column("price", "Price", numeric=True, display=_price_text, tooltip=_price_tip,
            color=lambda r: None if r.get("fresh") else QColor(AMBER)),
+    Column("live", "Live", value=_live_text,
+           tooltip=lambda r: (f"live stream from {', '.join(r['live'])}" if r.get("live")
+                              else "no live stream: prices come from REST polls"),
+           color=lambda r: QColor(GREEN) if _live_text(r) else None),
     Column("change", "24h", fmt=fmt.pct, numeric=True, color=_change_color),
     Column("as_of", "Updated", display=_updated_text,
            tooltip=lambda r: fmt.local(r.get("as_of")) or None,

@@ -11,6 +11,7 @@ from cryptohub_desktop.ui.models.table import Column, Row, RowsModel
 from cryptohub_desktop.ui.theme import (
     AMBER,
     GREEN,
+    RED,
     STATUS_COLORS,
     STATUS_HELP,
     status_color,
@@ -82,6 +83,31 @@ def _success_text(row: Row) -> str:
     return fmt.pct(v, signed=False)
 
 
+def _stream_text(row: Row) -> str:
+    """The live stream's state ("live", "reconnecting (2)", ...); "—" without a stream."""
+    stream = row.get("stream")
+    return str(stream["state"]) if stream else "—"
+
+
+def _stream_color(row: Row) -> QColor | None:
+    state = _stream_text(row)
+    if state == "live":
+        return QColor(GREEN)
+    if state == "rejected":
+        return QColor(RED)
+    if state.startswith(("stale", "reconnecting", "fallback", "connecting")):
+        return QColor(AMBER)
+    return None
+
+
+def _stream_tip(row: Row) -> str | None:
+    stream = row.get("stream")
+    if not stream:
+        return "this provider has no live stream: REST only"
+    return f"live stream: {stream['state']}" + (f" ({stream['detail']})" if stream.get("detail")
+                                                else "")
+
+
 COLUMNS = [
     Column("name", "Provider", tooltip=lambda r: f"{r['id']} · {r.get('docs_url', '')}"),
     Column("status", "Status", fmt=status_label, color=lambda r: status_color(r["status"]),
@@ -92,6 +118,7 @@ COLUMNS = [
     Column("success_rate", "Success", numeric=True, display=_success_text,
            tooltip=lambda r: "share of the last 10 runs that delivered data"),
     Column("last_check", "Last check", fmt=fmt.ago, tooltip=lambda r: fmt.local(r["last_check"])),
+    Column("stream", "Stream", value=_stream_text, color=_stream_color, tooltip=_stream_tip),
     Column("rate_pct", "Rate limit", numeric=True, tooltip=lambda r: r.get("rate_text")),
     Column("freshness", "Freshness", value=_fresh_text,
            color=lambda r: QColor(FRESH_COLORS[r["freshness"]])

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from cryptohub_desktop.ui.coalesce import Coalescer
+from cryptohub_desktop.ui.coalesce import INTERVAL_MS, Coalescer
 from cryptohub_desktop.ui.context import UiContext
 from cryptohub_desktop.ui.hub_state import connected
 from cryptohub_desktop.ui.theme import set_role
@@ -30,12 +30,15 @@ class View(QWidget):
     key = ""
     title = ""
     topics: tuple[str, ...] = ()
+    #: the coalescing window of the page's refreshes (milliseconds)
+    refresh_ms = INTERVAL_MS
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.api = ctx.api
-        self.coalescer = Coalescer(self._guarded_refresh, active=self.isVisible, parent=self)
+        self.coalescer = Coalescer(self._guarded_refresh, active=self.isVisible,
+                                   interval_ms=self.refresh_ms, parent=self)
 
     async def _guarded_refresh(self) -> None:
         if not self.api.ready or not connected(self.api):  # not started, stopping, hub lost

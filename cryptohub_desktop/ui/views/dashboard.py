@@ -67,6 +67,8 @@ class DashboardView(View):
     key = "dashboard"
     title = "Dashboard"
     topics = ("market_data", "sentiment", "explorers", "news")
+    #: live streams send many ticks a second: one refresh a second at most (four reads)
+    refresh_ms = 1000
     open_view = Signal(str, object)
     backfill_requested = Signal(list)
 
