@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from cryptohub_desktop.collectors import cryptopanic
@@ -89,9 +90,11 @@ def test_two_processes_share_one_window(tmp_path):
     """Two processes on one quota file hammering a 50-a-day window get 50 calls between
     them, not 50 each."""
     path = tmp_path / FILE_NAME
-    kids = [subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True) for _ in range(2)]
-    try:
+    with ExitStack() as stack:  # on the way out: kill what still runs, wait, close pipes
+        kids = [stack.enter_context(subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(path)], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True)) for _ in range(2)]
+        stack.callback(lambda: [k.kill() for k in kids if k.poll() is None])
         for k in kids:
             assert k.stdout is not None and k.stdout.readline() == "ready\n"
         for k in kids:  # start together
@@ -99,11 +102,6 @@ def test_two_processes_share_one_window(tmp_path):
             k.stdin.write("go\n")
             k.stdin.flush()
         got = [int(k.communicate(timeout=60 * SLOW)[0].strip()) for k in kids]
-    finally:
-        for k in kids:
-            if k.poll() is None:
-                k.kill()
-                k.communicate()
     assert sum(got) == 50 and min(got) > 0, got
     quotas = QuotaFile(path)
     limiter = PersistentLimiter("shared", [RateLimit(50, 86400)], quotas)
