@@ -108,25 +108,7 @@ async def open_ui(make_hub: Callable[..., Any], tmp_path: Path,
         return ui
 
     yield factory
-    # let tasks started by clicks (asyncSlot) end on this loop, not in pytest-qt's
-    # processEvents after the test, where no loop runs
-    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    if others:
-        await asyncio.wait(others, timeout=5 * SLOW)
-    for ui in opened:
-        ui.window.quitting = True
-        for view in ui.window.views.values():
-            await view.coalescer.aclose()
-        ui.ctx.bridge.close()
-        if ui.ctx.server is not None:
-            await ui.ctx.server.stop()
-        ui.ctx.extra["tray"].hide()  # type: ignore[attr-defined]
-        ui.window.close()
-        await asyncio.sleep(0)
-        # delete the window and the services it owns now, on this (the GUI) thread: left to
-        # the garbage collector they may be destroyed from a database thread, with live timers
-        shiboken6.delete(ui.window)
-    opened.clear()
+    await close_windows(opened)
     gc.collect()
 
 
@@ -193,19 +175,7 @@ async def open_remote(tmp_path: Path, qapp: QApplication
         if ui.starting is not None:
             ui.starting.cancel()
         await ui.api.stop()
-    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    if others:
-        await asyncio.wait(others, timeout=5 * SLOW)
-    for ui in opened:
-        ui.window.quitting = True
-        for view in ui.window.views.values():
-            await view.coalescer.aclose()
-        ui.ctx.bridge.close()
-        ui.ctx.extra["tray"].hide()  # type: ignore[attr-defined]
-        ui.window.close()
-        await asyncio.sleep(0)
-        shiboken6.delete(ui.window)
-    opened.clear()
+    await close_windows(opened)
     gc.collect()
 
 
@@ -247,3 +217,26 @@ def row_of(model: Any, key: Any) -> dict[str, Any]:
     i = model.find(key)
     assert i >= 0, f"{key!r} not in the table"
     return model.row(i)
+
+
+async def close_windows(opened: list[Any]) -> None:
+    """Close the windows a fixture opened (each ``ui`` has ``window`` and ``ctx``), after
+    letting tasks started by clicks (asyncSlot) end on this loop, not in pytest-qt's
+    processEvents after the test, where no loop runs."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    if others:
+        await asyncio.wait(others, timeout=5 * SLOW)
+    for ui in opened:
+        ui.window.quitting = True
+        for view in ui.window.views.values():
+            await view.coalescer.aclose()
+        ui.ctx.bridge.close()
+        if ui.ctx.server is not None:
+            await ui.ctx.server.stop()
+        ui.ctx.extra["tray"].hide()
+        ui.window.close()
+        await asyncio.sleep(0)
+        # delete the window and the services it owns now, on this (the GUI) thread: left to
+        # the garbage collector they may be destroyed from a database thread, with live timers
+        shiboken6.delete(ui.window)
+    opened.clear()

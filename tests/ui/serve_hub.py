@@ -147,6 +147,18 @@ class ServeHub:
         return r.json()
 
 
+
+def watchlist_btc(view: Any) -> dict[str, Any] | None:
+    """The Dashboard watchlist's BTC row as shown (None while it has none)."""
+    i = view.watchlist.find("BTC")
+    return view.watchlist.row(i) if i >= 0 else None
+
+
+async def hub_btc(hub: Any) -> dict[str, Any]:
+    """BTC as the hub's ``/api/market`` answers it."""
+    market = await hub.get("/api/market", symbols="BTC")
+    return next(m for m in market["market"] if m["symbol"] == "BTC")
+
 def tcp_peers() -> list[tuple[int, str, int]]:
     """The TCP connections this process opened, as (local port, remote host, remote
     port), from ``/proc``: sockets it holds, less listening ones and those accepted by

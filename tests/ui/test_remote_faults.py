@@ -16,19 +16,9 @@ from tests.cluster.harness import free_port
 from tests.conftest import SLOW
 from tests.tcpproxy import TcpProxy
 from tests.ui.conftest import until
-from tests.ui.serve_hub import ADMIN_TOKEN, READ_TOKEN
+from tests.ui.serve_hub import ADMIN_TOKEN, READ_TOKEN, hub_btc, watchlist_btc
 
 MARKET = ["kraken", "bitfinex"]  # both stamp their prices at collection time
-
-
-def _btc(view: Any) -> dict[str, Any] | None:
-    i = view.watchlist.find("BTC")
-    return view.watchlist.row(i) if i >= 0 else None
-
-
-async def _hub_btc(hub: Any) -> dict[str, Any]:
-    market = await hub.get("/api/market", symbols="BTC")
-    return next(m for m in market["market"] if m["symbol"] == "BTC")
 
 
 def _newest(m: dict[str, Any]) -> Any:
@@ -37,7 +27,7 @@ def _newest(m: dict[str, Any]) -> Any:
 
 async def _collected(hub: Any) -> dict[str, Any]:
     for _ in range(int(200 * SLOW)):
-        m = await _hub_btc(hub)
+        m = await hub_btc(hub)
         if m.get("consensus_price") and len(m["sources"]) == len(MARKET):
             return m
         await asyncio.sleep(0.1)
@@ -54,8 +44,8 @@ async def test_hub_cut_reconnects_shows_nothing_stale_as_current_and_fills_the_g
     with TcpProxy(("127.0.0.1", hub.port)) as proxy:
         ui = await open_remote(f"http://127.0.0.1:{proxy.port}", ADMIN_TOKEN)
         dash = ui.window.show_view("dashboard")
-        await until(lambda: (r := _btc(dash)) and r["fresh"], what="a current price")
-        assert parse_iso(_btc(dash)["as_of"]) == _newest(first)  # type: ignore[index]
+        await until(lambda: (r := watchlist_btc(dash)) and r["fresh"], what="a current price")
+        assert parse_iso(watchlist_btc(dash)["as_of"]) == _newest(first)  # type: ignore[index]
 
         proxy.cut()
         await until(lambda: ui.api.state.startswith("reconnecting"), what="reconnecting")
@@ -63,23 +53,23 @@ async def test_hub_cut_reconnects_shows_nothing_stale_as_current_and_fills_the_g
         assert "reconnecting (" in bar
         assert ui.window.hub_banner.isVisible()
         assert "dropped" in ui.window.hub_banner.label.text()
-        row = _btc(dash)
+        row = watchlist_btc(dash)
         assert row is not None and not row["fresh"]  # last known, never current
         assert "last known" in ui.window.status.counts.text()
         assert ui.window.views["providers"].summary.text().startswith("Last known")
 
         result = await hub.act("collect_now", provider="kraken")  # missed by the desktop
         assert result["ok"], result
-        missed = await _hub_btc(hub)
+        missed = await hub_btc(hub)
         assert _newest(missed) > _newest(first)
         await asyncio.sleep(1.0 * SLOW)
-        assert not _btc(dash)["fresh"]  # type: ignore[index]  # still away: still stale
+        assert not watchlist_btc(dash)["fresh"]  # type: ignore[index]  # still away: still stale
 
         proxy.restore()
         await until(lambda: ui.api.state == "connected", timeout=40, what="connected again")
         assert "connected" in ui.window.status.hub.text()
         assert not ui.window.hub_banner.isVisible()
-        await until(lambda: (r := _btc(dash)) and r["fresh"]
+        await until(lambda: (r := watchlist_btc(dash)) and r["fresh"]
                     and parse_iso(r["as_of"]) == _newest(missed), what="the missed update")
 
 
@@ -92,7 +82,7 @@ async def test_read_only_token_disables_actions_with_the_reason(serve_hub, open_
     assert ui.api.state == "connected" and not ui.api.can_act
     w = ui.window
     dash = w.show_view("dashboard")
-    await until(lambda: (r := _btc(dash)) and r["fresh"], what="prices shown")
+    await until(lambda: (r := watchlist_btc(dash)) and r["fresh"], what="prices shown")
     providers = w.show_view("providers")
     await until(lambda: providers.model.find("kraken") >= 0, what="providers listed")
     providers.table.select_key("kraken")
@@ -137,7 +127,7 @@ async def test_wrong_token_says_auth_failed_and_settings_fix_it(serve_hub, open_
     assert ui.api.can_act and not ui.window.hub_banner.isVisible()
     assert ui.window.actions["collect"].isEnabled()
     dash = ui.window.show_view("dashboard")
-    await until(lambda: (r := _btc(dash)) and r["fresh"], what="prices shown")
+    await until(lambda: (r := watchlist_btc(dash)) and r["fresh"], what="prices shown")
 
 
 async def test_a_hub_refusing_the_websocket_handshake_is_auth_failed(open_remote):

@@ -13,25 +13,15 @@ from cryptohub_desktop.core.time import parse_iso
 from cryptohub_desktop.ui.widgets.price_chart import RANGES
 from tests.conftest import SLOW
 from tests.ui.conftest import until
-from tests.ui.serve_hub import ADMIN_TOKEN, tcp_peers
+from tests.ui.serve_hub import ADMIN_TOKEN, hub_btc, tcp_peers, watchlist_btc
 
 MARKET = ["coingecko", "kraken", "bitfinex"]
-
-
-def _btc(view: Any) -> dict[str, Any] | None:
-    i = view.watchlist.find("BTC")
-    return view.watchlist.row(i) if i >= 0 else None
-
-
-async def _hub_btc(hub: Any) -> dict[str, Any]:
-    market = await hub.get("/api/market", symbols="BTC")
-    return next(m for m in market["market"] if m["symbol"] == "BTC")
 
 
 async def _collected(hub: Any) -> dict[str, Any]:
     """The hub's BTC once every market provider's first collection is in."""
     for _ in range(int(200 * SLOW)):
-        m = await _hub_btc(hub)
+        m = await hub_btc(hub)
         if m.get("consensus_price") and len(m["sources"]) == len(MARKET):
             return m
         await asyncio.sleep(0.1)
@@ -53,7 +43,7 @@ async def test_dashboard_follows_the_hub_and_collect_now_reaches_it(serve_hub, o
     assert "connected" in ui.window.status.hub.text()
     assert not ui.window.hub_banner.isVisible()
     dash = ui.window.show_view("dashboard")
-    row = await until(lambda: _btc(dash), what="BTC row")
+    row = await until(lambda: watchlist_btc(dash), what="BTC row")
     assert row["fresh"] and row["price"] == first["consensus_price"]
 
     providers = ui.window.show_view("providers")
@@ -65,12 +55,12 @@ async def test_dashboard_follows_the_hub_and_collect_now_reaches_it(serve_hub, o
     await until(lambda: "kraken" in details.result.text() and "…" not in details.result.text(),
                 what="collect result")
     assert "success" in details.result.text()
-    after = await _hub_btc(hub)
+    after = await hub_btc(hub)
     assert _newest(after) > _newest(first)  # the hub collected again
     ui.window.show_view("dashboard")
-    await until(lambda: (r := _btc(dash)) and parse_iso(r["as_of"]) == _newest(after),
+    await until(lambda: (r := watchlist_btc(dash)) and parse_iso(r["as_of"]) == _newest(after),
                 timeout=2.0, what="the new collection on the dashboard")
-    assert _btc(dash)["price"] == after["consensus_price"]  # type: ignore[index]
+    assert watchlist_btc(dash)["price"] == after["consensus_price"]  # type: ignore[index]
 
     # it talked to the hub only, and stored nothing of its own
     peers = tcp_peers()
