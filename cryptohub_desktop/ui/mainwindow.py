@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
     # --- events ----------------------------------------------------------------------
     def on_bridge_event(self, topic: str, data: dict[str, Any]) -> None:
         for view in self.views.values():
-            if topic in view.topics:
+            if view.wants(topic, data):
                 view.poke()
         if topic == "health_checker" and data.get("event") == "network":
             self.show_network(data)

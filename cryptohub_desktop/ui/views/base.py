@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
@@ -16,7 +18,7 @@ class View(QWidget):
     """A page of the main window.
 
     Subclasses set :attr:`key`, :attr:`title`, :attr:`topics` (bus topics that make
-    the page stale) and implement :meth:`refresh` (read snapshots, update models), and
+    the page stale; :meth:`wants` when some events of another topic do too) and implement :meth:`refresh` (read snapshots, update models), and
     :meth:`apply_access` when they offer actions or show values a lost hub makes stale.
 
     Args:
@@ -51,6 +53,10 @@ class View(QWidget):
 
     async def refresh(self) -> None:
         """Read what the page shows and update its models in place."""
+
+    def wants(self, topic: str, data: dict[str, Any]) -> bool:
+        """Whether this event makes the page stale (by default: one of its topics)."""
+        return topic in self.topics
 
     def poke(self) -> None:
         self.coalescer.poke()

@@ -72,6 +72,12 @@ class DashboardView(View):
     open_view = Signal(str, object)
     backfill_requested = Signal(list)
 
+    def wants(self, topic: str, data: dict[str, Any]) -> bool:
+        """Also a stream's state change: a stream gone stale sends no tick, and its prices
+        must lose their live mark anyway."""
+        return super().wants(topic, data) or (topic == "health_checker"
+                                               and data.get("event") == "stream")
+
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.welcome = WelcomePanel(ctx.theme)
